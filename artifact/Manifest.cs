@@ -1,0 +1,82 @@
+namespace OsVenvArtifacts.Artifact;
+
+/// <summary>
+/// Everything in one artifact and how it was made. Written by osva-build beside the archive,
+/// signed, and checked by osva-install before anything is unpacked. See docs/artifact-format.md.
+/// </summary>
+public sealed record Manifest
+{
+    public const int CurrentSchemaVersion = 1;
+
+    public int SchemaVersion { get; init; } = CurrentSchemaVersion;
+    public required string Service { get; init; }
+    public required string Tag { get; init; }
+    public required ManifestPlatform Platform { get; init; }
+    public required string InstallPath { get; init; }
+    public required BuildImage BuildImage { get; init; }
+    /// <summary>sha256 over every build input (image, requirements, constraints, wheel hashes, platform, builder version): the cache key.</summary>
+    public required string BuildInputsHash { get; init; }
+    public long SourceDateEpoch { get; init; }
+    public IReadOnlyList<PackageEntry> Packages { get; init; } = [];
+    public IReadOnlyList<string> ConsoleScripts { get; init; } = [];
+    /// <summary>Debian (or rpm) packages the host must have installed for the venv to work.</summary>
+    public IReadOnlyList<string> RuntimePackages { get; init; } = [];
+    public long FileCount { get; init; }
+    public long UnpackedSize { get; init; }
+    public required ArchiveInfo Archive { get; init; }
+    /// <summary>sha256 over the sorted entry list; see <see cref="TreeHash"/>.</summary>
+    public required string TreeHash { get; init; }
+    public RootwrapHints? Rootwrap { get; init; }
+    public SystemdHints? Systemd { get; init; }
+    public required ToolInfo Tool { get; init; }
+
+    public ArtifactId Id => new(Service, Tag, PlatformId.Parse(Platform.Id));
+}
+
+public sealed record ManifestPlatform
+{
+    public required string Id { get; init; }
+    public required string Distro { get; init; }
+    public required string DistroVersion { get; init; }
+    public required string Arch { get; init; }
+    public required string PythonVersion { get; init; }
+    /// <summary>The interpreter the venv's bin/python links to; it must exist on the host.</summary>
+    public required string PythonPath { get; init; }
+    public required string Glibc { get; init; }
+}
+
+public sealed record BuildImage(string Name, string Id);
+
+public sealed record PackageEntry(string Name, string Version, string? WheelSha256);
+
+public sealed record ArchiveInfo
+{
+    public required string FileName { get; init; }
+    /// <summary>sha256 of the .tar.gz as stored.</summary>
+    public required string Sha256 { get; init; }
+    public long Size { get; init; }
+    /// <summary>sha256 of the uncompressed tar: content identity that does not depend on the zlib build.</summary>
+    public required string TarSha256 { get; init; }
+    public long TarSize { get; init; }
+}
+
+public sealed record RootwrapHints
+{
+    /// <summary>Path of rootwrap.conf on the host, such as /etc/nova/rootwrap.conf.</summary>
+    public string? ConfigPath { get; init; }
+    /// <summary>The rootwrap console script in the venv, such as nova-rootwrap.</summary>
+    public string? Command { get; init; }
+    public string? DaemonCommand { get; init; }
+    /// <summary>Filter files shipped inside the venv (relative to it), installed on request.</summary>
+    public string? FiltersDir { get; init; }
+}
+
+public sealed record SystemdHints
+{
+    public IReadOnlyList<SystemdUnit> Units { get; init; } = [];
+}
+
+/// <summary>A unit the service runs as and the console script (in the venv's bin) it starts.</summary>
+public sealed record SystemdUnit(string Name, string ExecStart);
+
+public sealed record ToolInfo(string Name, string Version);

@@ -1,0 +1,44 @@
+namespace OsVenvArtifacts.Artifact;
+
+/// <summary>
+/// <c>&lt;service&gt;/index.json</c>: every published tag of one service, its platforms and aliases.
+/// Written last on publish, so a tag that is listed has all its files in place.
+/// </summary>
+public sealed record StoreIndex
+{
+    public const int CurrentSchemaVersion = 1;
+
+    public int SchemaVersion { get; init; } = CurrentSchemaVersion;
+    public required string Service { get; init; }
+    public IReadOnlyList<IndexTag> Tags { get; init; } = [];
+    /// <summary>Alias name (stable, candidate, ...) to tag.</summary>
+    public IReadOnlyDictionary<string, string> Aliases { get; init; } = new Dictionary<string, string>();
+    public IReadOnlyList<IndexEvent> History { get; init; } = [];
+
+    public IndexTag? FindTag(string tag) => Tags.FirstOrDefault(t => t.Tag == tag);
+
+    /// <summary>The tag an alias or tag name stands for, or null.</summary>
+    public string? Resolve(string tagOrAlias) =>
+        Aliases.TryGetValue(tagOrAlias, out var tag) ? tag : FindTag(tagOrAlias)?.Tag;
+}
+
+public sealed record IndexTag
+{
+    public required string Tag { get; init; }
+    public IReadOnlyList<IndexArtifact> Artifacts { get; init; } = [];
+
+    public IndexArtifact? FindPlatform(string platform) => Artifacts.FirstOrDefault(a => a.Platform == platform);
+}
+
+public sealed record IndexArtifact
+{
+    public required string Platform { get; init; }
+    public required string ArchiveFileName { get; init; }
+    public required string ArchiveSha256 { get; init; }
+    public long ArchiveSize { get; init; }
+    public required string ManifestSha256 { get; init; }
+    public DateTimeOffset Published { get; init; }
+}
+
+/// <summary>One change to the index, kept so forced republishes and alias moves can be audited.</summary>
+public sealed record IndexEvent(DateTimeOffset Time, string Action, string Tag, string? Platform, string? Detail);

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs every test project, then prints one summary line over all of them: "N passed, N failed, N skipped".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+results=${OSVA_TEST_RESULTS:-$PWD/TestResults}
+rm -rf "$results"; mkdir -p "$results"
+
+dotnet build OsVenvArtifacts.sln -c Release --nologo -v q || { echo "0 passed, 1 failed (build failed)"; exit 1; }
+
+status=0
+for project in tests/*.Tests/*.csproj; do
+  name=$(basename "$project" .csproj)
+  echo "== $name"
+  dotnet test "$project" -c Release --no-build --nologo \
+    --logger "trx;LogFileName=$results/$name.trx" --logger "console;verbosity=normal" \
+    || status=1
+done
+
+passed=0; failed=0; skipped=0
+for trx in "$results"/*.trx; do
+  [ -f "$trx" ] || continue
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -1)
+  get() { echo "$counters" | sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p"; }
+  passed=$((passed + $(get passed)))
+  failed=$((failed + $(get failed) + $(get error) + $(get timeout) + $(get aborted)))
+  skipped=$((skipped + $(get notExecuted)))
+done
+[ "$status" -eq 0 ] || [ "$failed" -gt 0 ] || failed=1
+echo "$passed passed, $failed failed, $skipped skipped"
+exit $status

@@ -1,0 +1,104 @@
+using Xunit;
+using System.Net.Sockets;
+
+namespace OsVenvArtifacts.TestSupport;
+
+/// <summary>
+/// What the integration tests need from the machine. In CI (CI=true) nothing is optional: a test that
+/// needs the engine runs and fails loudly when it is missing. Outside CI the test is skipped and says why.
+/// </summary>
+public static class TestEnvironment
+{
+    public static bool InCi => Environment.GetEnvironmentVariable("CI") is "true" or "1";
+
+    public static string RepoRoot { get; } = FindRepoRoot();
+
+    public const string DockerSocket = "/var/run/docker.sock";
+
+    public static int S3Port => int.TryParse(Environment.GetEnvironmentVariable("OSVA_S3_PORT"), out var p) ? p : 4568;
+
+    public static string S3Endpoint => $"http://127.0.0.1:{S3Port}";
+
+    /// <summary>The bucket setup/ensure-env.sh creates for tests.</summary>
+    public const string S3Bucket = "osva-test";
+
+    /// <summary>s3rver's fixed credentials.</summary>
+    public const string S3AccessKey = "S3RVER";
+    public const string S3SecretKey = "S3RVER";
+
+    public static bool DockerAnswers() => Connects(new UnixDomainSocketEndPoint(DockerSocket), AddressFamily.Unix);
+
+    public static bool S3Answers() => Connects(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, S3Port), AddressFamily.InterNetwork);
+
+    private static bool Connects(System.Net.EndPoint endpoint, AddressFamily family)
+    {
+        try
+        {
+            using var socket = new Socket(family, SocketType.Stream, family == AddressFamily.Unix ? ProtocolType.Unspecified : ProtocolType.Tcp);
+            socket.Connect(endpoint);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    private static string FindRepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "OsVenvArtifacts.sln"))) return dir.FullName;
+        }
+        var fromEnv = Environment.GetEnvironmentVariable("OSVA_REPO");
+        return fromEnv ?? throw new InvalidOperationException("cannot find OsVenvArtifacts.sln above the test binaries; set OSVA_REPO");
+    }
+}
+
+/// <summary>A fact that needs the Docker engine: skipped with the reason outside CI, never skipped in CI.</summary>
+public sealed class DockerFactAttribute : FactAttribute
+{
+    public DockerFactAttribute()
+    {
+        if (!TestEnvironment.InCi && !TestEnvironment.DockerAnswers())
+        {
+            Skip = $"no Docker engine answers at {TestEnvironment.DockerSocket}; run ./setup/ensure-env.sh (in CI this test fails instead)";
+        }
+    }
+}
+
+/// <summary>A fact that needs s3rver on loopback: skipped with the reason outside CI, never skipped in CI.</summary>
+public sealed class S3FactAttribute : FactAttribute
+{
+    public S3FactAttribute()
+    {
+        if (!TestEnvironment.InCi && !TestEnvironment.S3Answers())
+        {
+            Skip = $"no S3 server answers at {TestEnvironment.S3Endpoint}; run ./setup/ensure-env.sh (in CI this test fails instead)";
+        }
+    }
+}
+
+/// <summary>A theory that needs s3rver on loopback; same skip rule as <see cref="S3FactAttribute"/>.</summary>
+public sealed class S3TheoryAttribute : TheoryAttribute
+{
+    public S3TheoryAttribute()
+    {
+        if (!TestEnvironment.InCi && !TestEnvironment.S3Answers())
+        {
+            Skip = $"no S3 server answers at {TestEnvironment.S3Endpoint}; run ./setup/ensure-env.sh (in CI this test fails instead)";
+        }
+    }
+}
+
+/// <summary>A fact that needs both the Docker engine and s3rver.</summary>
+public sealed class DockerAndS3FactAttribute : FactAttribute
+{
+    public DockerAndS3FactAttribute()
+    {
+        if (!TestEnvironment.InCi && !(TestEnvironment.DockerAnswers() && TestEnvironment.S3Answers()))
+        {
+            Skip = "needs the Docker engine and s3rver on loopback; run ./setup/ensure-env.sh (in CI this test fails instead)";
+        }
+    }
+}
