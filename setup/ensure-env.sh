@@ -19,6 +19,8 @@ command -v systemd-analyze >/dev/null || need_pkgs+=(systemd)
 command -v node >/dev/null || need_pkgs+=(nodejs)
 command -v npm >/dev/null || need_pkgs+=(npm)
 command -v openssl >/dev/null || need_pkgs+=(openssl)
+# Installed venvs link bin/python to Debian's interpreter, as on a real host.
+[ -x /usr/bin/python3.11 ] || need_pkgs+=(python3)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   log "installing ${need_pkgs[*]}"
   apt-get update -qq
