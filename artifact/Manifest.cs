@@ -30,6 +30,7 @@ public sealed record Manifest
     public SystemdHints? Systemd { get; init; }
     public required ToolInfo Tool { get; init; }
 
+    [System.Text.Json.Serialization.JsonIgnore]
     public ArtifactId Id => new(Service, Tag, PlatformId.Parse(Platform.Id));
 }
 

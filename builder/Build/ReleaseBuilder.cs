@@ -1,0 +1,201 @@
+using System.Text.Json;
+using OsVenvArtifacts.Artifact;
+using OsVenvArtifacts.Artifact.Store;
+using OsVenvArtifacts.Builder.Docker;
+using OsVenvArtifacts.Builder.Release;
+
+namespace OsVenvArtifacts.Builder.Build;
+
+internal sealed record BuildOptions(
+    string ReleaseFile,
+    string OutDirectory,
+    int Jobs,
+    IReadOnlyList<string> Only,
+    string? Store,
+    S3Settings S3,
+    string? ImagesDirectory,
+    bool Json,
+    bool Verbose);
+
+/// <summary>
+/// Builds every service of a release on every platform it names: images first (once per platform), then
+/// each artifact whose build key is not already in --out or --store, up to --jobs at a time.
+/// </summary>
+internal static class ReleaseBuilder
+{
+    public static async Task<int> RunAsync(BuildOptions options, CancellationToken ct)
+    {
+        var release = await ReleaseParser.LoadAsync(options.ReleaseFile, ct);
+        var services = Select(release, options.Only);
+        var log = new BuildLog(options.Verbose);
+        Directory.CreateDirectory(options.OutDirectory);
+        var outDirectory = Path.GetFullPath(options.OutDirectory);
+        var images = PlatformImages.Locate(options.ImagesDirectory, Path.GetDirectoryName(release.Path));
+
+        using var engine = await ConnectAsync(services, ct);
+        var platformImages = new PlatformImages(engine, images);
+        var inputs = new BuildInputs();
+        var jobs = new List<BuildJob>();
+        var imageCache = new Dictionary<string, PlatformImage>(StringComparer.Ordinal);
+        foreach (var spec in services)
+        {
+            foreach (var platform in spec.Platforms)
+            {
+                var image = await ImageForAsync(platformImages, imageCache, spec, platform, log, ct);
+                var wheels = spec.Wheelhouse is null ? [] : await inputs.WheelsAsync(spec.Wheelhouse, ct);
+                var key = await BuildInputs.KeyAsync(spec, platform, image.Id, wheels, null, ct);
+                jobs.Add(new BuildJob(spec, image, wheels, key, null));
+            }
+        }
+        var outcomes = await RunJobsAsync(jobs, engine, log, outDirectory, options, ct);
+        Report(outcomes, options.Json);
+        return 0;
+    }
+
+    /// <summary>Builds the jobs that are not cached; shared with <c>rebuild</c>.</summary>
+    internal static async Task<List<BuildOutcome>> RunJobsAsync(List<BuildJob> jobs, DockerEngine engine, BuildLog log, string outDirectory,
+        BuildOptions options, CancellationToken ct)
+    {
+        using var cache = await ArtifactCache.OpenAsync(outDirectory, options.Store, options.S3, ct);
+        var builder = new ServiceBuilder(engine, log);
+        using var gate = new SemaphoreSlim(Math.Max(1, options.Jobs));
+        var failures = new List<BuilderException>();
+        var tasks = jobs.Select(async job =>
+        {
+            if (await cache.FindAsync(job, ct) is { } hit) return hit;
+            await gate.WaitAsync(ct);
+            try
+            {
+                return await builder.BuildAsync(job, outDirectory, ct);
+            }
+            catch (BuilderException e)
+            {
+                lock (failures) failures.Add(e.ForService(job.Spec.Name));
+                return null;
+            }
+            catch (Exception e) when (e is not OperationCanceledException && DockerEngine.IsConnectionFailure(e))
+            {
+                lock (failures) failures.Add(DockerEngine.NotReachable(engine.Endpoint.ToString(), e).ForService(job.Spec.Name));
+                return null;
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }).ToList();
+        var results = await Task.WhenAll(tasks);
+        if (failures.Count == 1) throw failures[0];
+        if (failures.Count > 1)
+        {
+            foreach (var f in failures) await Console.Error.WriteLineAsync($"osva-build: error {f.Code}: {f.Message} (hint: {f.Hint})");
+            throw new BuilderException("OSVA-B029", $"{failures.Count} of {jobs.Count} artifacts failed: {string.Join(", ", failures.Select(f => f.Message.Split(':')[0]))}",
+                "see the errors above; artifacts that built are in the output directory");
+        }
+        return [.. results.OfType<BuildOutcome>()];
+    }
+
+    private static List<ServiceSpec> Select(ReleaseFile release, IReadOnlyList<string> only)
+    {
+        foreach (var name in only.Where(n => release.Services.All(s => s.Name != n)))
+        {
+            throw new BuilderException("OSVA-B012", $"--only {name}: no such service in {release.Path}",
+                $"use one of: {string.Join(", ", release.Services.Select(s => s.Name))}", ExitCode.Usage);
+        }
+        return [.. release.Services.Where(s => only.Count == 0 || only.Contains(s.Name))];
+    }
+
+    private static async Task<DockerEngine> ConnectAsync(IReadOnlyList<ServiceSpec> services, CancellationToken ct)
+    {
+        try
+        {
+            return await DockerEngine.ConnectAsync(ct);
+        }
+        catch (BuilderException e)
+        {
+            throw new BuilderException(e.Code, $"cannot build {string.Join(", ", services.Select(s => s.Name))}: {e.Message}", e.Hint, e.ExitCode, e);
+        }
+    }
+
+    /// <summary>The platform image, or a derived one with the service's buildPackages installed (built once, cached by tag).</summary>
+    private static async Task<PlatformImage> ImageForAsync(PlatformImages images, Dictionary<string, PlatformImage> cache, ServiceSpec spec,
+        string platform, BuildLog log, CancellationToken ct)
+    {
+        try
+        {
+            if (!cache.TryGetValue(platform, out var image))
+            {
+                log.Step(platform, "checking image");
+                image = await images.EnsureAsync(platform, line => log.Detail(platform, line), ct);
+                log.Done(platform);
+                cache[platform] = image;
+            }
+            if (spec.BuildPackages.Count == 0) return image;
+            var packages = string.Join(' ', spec.BuildPackages.Order(StringComparer.Ordinal));
+            var derivedKey = $"{platform}+{packages}";
+            if (cache.TryGetValue(derivedKey, out var derived)) return derived;
+            var name = $"osva/{platform}-build:{Sha256.Of(System.Text.Encoding.UTF8.GetBytes(image.Id + " " + packages))[..16]}";
+            var id = await images.Engine.TryInspectImageAsync(name, ct);
+            if (id is null)
+            {
+                log.Step(platform, $"building image with {packages}");
+                var dockerfile = $"""
+                    FROM {image.Id}
+                    RUN if command -v apt-get >/dev/null; then apt-get -o Acquire::Check-Valid-Until=false update \
+                         && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends {packages} \
+                         && rm -rf /var/lib/apt/lists/*; else dnf install -y {packages} && dnf clean all; fi
+                    """;
+                using var empty = new TempFolder();
+                id = await images.BuildAsync(platform, name, empty.Path, dockerfile, line => log.Detail(platform, line), ct);
+                log.Done(platform);
+            }
+            derived = new PlatformImage(platform, name, id, Reused: true);
+            cache[derivedKey] = derived;
+            return derived;
+        }
+        catch (BuilderException e)
+        {
+            throw e.ForService(spec.Name);
+        }
+    }
+
+    private static void Report(IReadOnlyList<BuildOutcome> outcomes, bool json)
+    {
+        if (!json)
+        {
+            foreach (var o in outcomes) Console.Out.WriteLine($"{o.Path} {o.Sha256} {o.Size} {o.Status}");
+            return;
+        }
+        using var stdout = Console.OpenStandardOutput();
+        using var w = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true });
+        w.WriteStartArray();
+        foreach (var o in outcomes)
+        {
+            w.WriteStartObject();
+            w.WriteString("service", o.Service);
+            w.WriteString("tag", o.Tag);
+            w.WriteString("platform", o.Platform);
+            w.WriteString("path", o.Path);
+            w.WriteString("sha256", o.Sha256);
+            w.WriteNumber("size", o.Size);
+            w.WriteString("status", o.Status);
+            w.WriteNumber("seconds", Math.Round(o.Elapsed.TotalSeconds, 3));
+            if (o.Times is { } t)
+            {
+                w.WriteNumber("pipSeconds", Math.Round(t.Pip.TotalSeconds, 3));
+                w.WriteNumber("packSeconds", Math.Round(t.Pack.TotalSeconds, 3));
+            }
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.Flush();
+        stdout.WriteByte((byte)'\n');
+    }
+}
+
+/// <summary>An empty scratch folder, used as the build context of derived images.</summary>
+internal sealed class TempFolder : IDisposable
+{
+    public string Path { get; } = Directory.CreateTempSubdirectory("osva-build-").FullName;
+
+    public void Dispose() => Directory.Delete(Path, recursive: true);
+}
