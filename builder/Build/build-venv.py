@@ -5,7 +5,7 @@ Exit codes the builder maps to errors: 20 venv, 21 pip install, 22 console scrip
 23 symlink leaving the venv, 24 distro package does not import. The last line starting with
 OSVA-FAIL: is the one-line cause.
 """
-import csv, hashlib, json, os, platform, re, shutil, subprocess, sys
+import csv, hashlib, json, os, platform, re, shutil, subprocess, sys, urllib.parse
 
 job = json.load(open(sys.argv[1]))
 venv = job["installPath"]
@@ -123,7 +123,8 @@ wheel_of = {}
 for item in report.get("install", []):
     url = item.get("download_info", {}).get("url", "")
     if url.startswith("file://"):
-        with open(url[len("file://"):], "rb") as f:
+        # pip reports the wheel as a URL: '+' in a local version (cmd2-2.4.2+ds) arrives as %2B.
+        with open(urllib.parse.unquote(urllib.parse.urlparse(url).path), "rb") as f:
             wheel_of[norm(item["metadata"]["name"])] = hashlib.sha256(f.read()).hexdigest()
 listing = subprocess.run([python, "-c", """
 import importlib.metadata as md, json, os, sys
@@ -134,7 +135,9 @@ print(json.dumps(dists))
 packages, scripts = [], set()
 for name, version, entry_scripts in json.loads(listing):
     packages.append({"name": name, "version": version, "wheelSha256": wheel_of.get(norm(name))})
-    scripts.update(s for s in entry_scripts if os.path.exists(os.path.join(bindir, s)))
+    # pip's and setuptools' own scripts are the venv's tooling, not the service's: no host wrappers for them.
+    if norm(name) not in ("pip", "setuptools", "wheel"):
+        scripts.update(s for s in entry_scripts if os.path.exists(os.path.join(bindir, s)))
 packages.sort(key=lambda p: norm(p["name"]))
 missing = [s for s in job["consoleScripts"] if not os.path.exists(os.path.join(bindir, s))]
 if missing:

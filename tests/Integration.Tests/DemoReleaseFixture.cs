@@ -26,28 +26,27 @@ public sealed class DemoReleaseFixture : IAsyncLifetime, IDisposable
         WheelsResult = await OsvaPrograms.BuildAsync(["wheels", v1, v2, "--out", Wheelhouse]);
         if (WheelsResult.ExitCode != 0) return;
 
-        var release = _work.Combine("release.yaml");
-        await File.WriteAllTextAsync(release, """
-            release: demo
-            defaults:
-              platforms: [debian-12]
-              wheelhouse: ./wheels
-              sourceDateEpoch: 1700000000
-            services:
-              - name: demo
-                tag: 1.0.0
-                requirements: [osva-demo-hello==1.0.0]
-                consoleScripts: [osva-hello, osva-hello-manage]
-                systemd: { units: [ { name: demo-api, execStart: osva-hello } ] }
-                rootwrap: { configPath: /etc/demo/rootwrap.conf, command: demo-rootwrap }
-              - name: demo
-                tag: 2.0.0
-                requirements: [osva-demo-hello==2.0.0]
-                consoleScripts: [osva-hello, osva-hello-manage]
-                systemd: { units: [ { name: demo-api, execStart: osva-hello } ] }
-                rootwrap: { configPath: /etc/demo/rootwrap.conf, command: demo-rootwrap }
-            """);
-        BuildResult = await OsvaPrograms.BuildAsync(["build", release, "--out", OutDir]);
+        // A release lists each service once: the two tags are two releases built into one output directory.
+        foreach (var tag in new[] { "1.0.0", "2.0.0" })
+        {
+            var release = _work.Combine($"release-{tag}.yaml");
+            await File.WriteAllTextAsync(release, $$"""
+                release: demo-{{tag}}
+                defaults:
+                  platforms: [debian-12]
+                  wheelhouse: ./wheels
+                  sourceDateEpoch: 1700000000
+                services:
+                  - name: demo
+                    tag: {{tag}}
+                    requirements: [osva-demo-hello=={{tag}}]
+                    consoleScripts: [osva-hello, osva-hello-manage]
+                    systemd: { units: [ { name: demo-api, execStart: osva-hello } ] }
+                    rootwrap: { configPath: /etc/demo/rootwrap.conf, command: demo-rootwrap }
+                """);
+            BuildResult = await OsvaPrograms.BuildAsync(["build", release, "--out", OutDir]);
+            if (BuildResult.ExitCode != 0) return;
+        }
     }
 
     /// <summary>Fails the calling test with the tool's own output when the shared build did not succeed.</summary>
