@@ -1,4 +1,5 @@
 using System.CommandLine;
+using OsVenvArtifacts.Distributor.Commands;
 
 namespace OsVenvArtifacts.Distributor;
 
@@ -6,7 +7,14 @@ internal static class Program
 {
     public static Task<int> Main(string[] args)
     {
-        var root = new RootCommand("osva-publish");
+        var root = new RootCommand("osva-publish: publish osva artifacts to S3-compatible storage or a directory");
+        root.Subcommands.Add(PublishCommand.Create());
+        root.Subcommands.Add(ListCommand.Create());
+        root.Subcommands.Add(ShowCommand.Create());
+        root.Subcommands.Add(PromoteCommand.Create());
+        root.Subcommands.Add(VerifyCommand.Create());
+        root.Subcommands.Add(YankCommand.Create());
+        root.Subcommands.Add(MirrorCommand.Create());
         return root.Parse(args).InvokeAsync();
     }
 }

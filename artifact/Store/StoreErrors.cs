@@ -26,7 +26,8 @@ public static class StoreErrors
         AmazonS3Exception { StatusCode: HttpStatusCode.Forbidden } => new OsvaException("OSVA-S012",
             $"access denied: cannot {action} s3://{bucket}/{key}",
             $"grant the credentials {NeededActions(action)} on arn:aws:s3:::{bucket} and arn:aws:s3:::{bucket}/*", ExitCode.StoreError, e),
-        AmazonClientException when e.InnerException is HttpRequestException or SocketException || e is HttpRequestException =>
+        // SDK v4 throws HttpRequestException itself when the endpoint cannot be reached; older versions wrap it.
+        HttpRequestException or AmazonClientException { InnerException: HttpRequestException or SocketException } =>
             new OsvaException("OSVA-S013", $"cannot reach the S3 endpoint to {action} s3://{bucket}/{key}: {Innermost(e).Message}",
                 "check --s3-endpoint / AWS_ENDPOINT_URL and that the server is running", ExitCode.StoreError, e),
         AmazonServiceException { Message: var m } when m.Contains("credentials", StringComparison.OrdinalIgnoreCase) ||

@@ -144,3 +144,28 @@ public sealed class ContractTests
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.GroupRead, File.GetUnixFileMode(path));
     }
 }
+
+public sealed class StoreErrorTests
+{
+    [Fact]
+    public void Unreachable_endpoint_says_to_check_the_endpoint()
+    {
+        var e = Store.StoreErrors.FromS3(new HttpRequestException("Connection refused (127.0.0.1:1)"), "read", "osva", "nova/index.json");
+
+        Assert.Equal("OSVA-S013", e.Code);
+        Assert.Contains("Connection refused", e.Message, StringComparison.Ordinal);
+        Assert.Contains("AWS_ENDPOINT_URL", e.Hint, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Access_denied_names_the_s3_actions_needed()
+    {
+        var denied = new Amazon.S3.AmazonS3Exception("Access Denied") { StatusCode = System.Net.HttpStatusCode.Forbidden, ErrorCode = "AccessDenied" };
+
+        var e = Store.StoreErrors.FromS3(denied, "write", "osva", "nova/31.0.0/x.tar.gz");
+
+        Assert.Equal("OSVA-S012", e.Code);
+        Assert.Contains("s3:PutObject", e.Hint, StringComparison.Ordinal);
+        Assert.Contains("arn:aws:s3:::osva/*", e.Hint, StringComparison.Ordinal);
+    }
+}

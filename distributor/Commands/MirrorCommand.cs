@@ -1,0 +1,114 @@
+using System.CommandLine;
+using OsVenvArtifacts.Artifact;
+using OsVenvArtifacts.Artifact.Store;
+using OsVenvArtifacts.Distributor.Stores;
+
+namespace OsVenvArtifacts.Distributor.Commands;
+
+internal sealed record MirrorOptions(StoreOptions Store, string To, bool Json);
+
+/// <summary>
+/// <c>osva-publish mirror --store LOCATION --to DIR</c>: make DIR a plain copy of what readers see (index.json and the
+/// files of every listed tag), servable by nginx or any HTTP server; osva-install reads it with --store http://....
+/// Per service: changed files first (archives hash-checked while they download), index.json last, then tags the
+/// index no longer lists are removed. Publisher records (.osva/) are not copied: a mirror is read-only.
+/// </summary>
+internal static class MirrorCommand
+{
+    public static readonly Option<string> To = new("--to") { Description = "Directory to write the mirror into", Required = true };
+
+    private static readonly UnixFileMode Readable = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+
+    public static Command Create()
+    {
+        var command = new Command("mirror", "Sync a store to a plain directory any HTTP server can serve");
+        command.Options.Add(To);
+        CommonOptions.AddTo(command);
+        CommonOptions.SetGuardedAction(command, (r, ct) =>
+            RunAsync(new MirrorOptions(CommonOptions.BindStore(r), r.GetValue(To)!, r.GetValue(CommonOptions.Json)), ct));
+        return command;
+    }
+
+    public static async Task<int> RunAsync(MirrorOptions options, CancellationToken ct)
+    {
+        using var store = options.Store.OpenWritable();
+        var target = new DirectoryObjectStore(StoreLocation.Parse(Path.GetFullPath(options.To)));
+        if (target.Location.Root == store.Location.Root)
+        {
+            throw new PublishException("OSVA-P070", "mirror target is the store itself", "give --to another directory", ExitCode.Usage);
+        }
+        var services = new List<string>();
+        int copied = 0, unchanged = 0, removed = 0;
+        long bytes = 0;
+        await foreach (var service in store.ListFoldersAsync("", ct))
+        {
+            var indexBytes = await store.GetSmallAsync(StoreKeys.Index(service), ct);
+            if (indexBytes is not { } raw) continue;
+            StoreIndex index;
+            using (var stream = new MemoryStream(raw.Data, writable: false))
+            {
+                index = await ArtifactJson.ReadIndexAsync(stream, $"{store.Location}/{StoreKeys.Index(service)}", ct);
+            }
+            services.Add(service);
+            var wanted = new HashSet<string>(StringComparer.Ordinal) { StoreKeys.Index(service) };
+            foreach (var tag in index.Tags)
+            {
+                var archives = tag.Artifacts.ToDictionary(a => StoreKeys.File(service, tag.Tag, a.ArchiveFileName));
+                await foreach (var o in store.ListAsync(StoreKeys.TagPrefix(service, tag.Tag), ct))
+                {
+                    wanted.Add(o.Key);
+                    archives.TryGetValue(o.Key, out var archive);
+                    if (await IsCurrentAsync(target, o, archive, store, ct))
+                    {
+                        unchanged++;
+                        continue;
+                    }
+                    await CopyAsync(store, target, o, archive, ct);
+                    copied++;
+                    bytes += o.Size;
+                }
+            }
+            await AtomicFile.WriteAllBytesAsync(target.PathOf(StoreKeys.Index(service)), raw.Data, ct, Readable);
+
+            await foreach (var local in target.ListAsync(service + "/", ct))
+            {
+                if (!wanted.Contains(local.Key))
+                {
+                    await target.DeleteAsync(local.Key, ct);
+                    removed++;
+                }
+            }
+        }
+        var report = new MirrorReport(services, copied, unchanged, bytes, removed);
+        if (options.Json) await Output.JsonAsync(report, PublishJsonContext.Default.MirrorReport);
+        else await Output.LineAsync($"mirrored {services.Count} services to {target.Location.Root}: {copied} files copied ({Output.Size(bytes)}), {unchanged} unchanged, {removed} removed");
+        return 0;
+    }
+
+    private static async Task<bool> IsCurrentAsync(DirectoryObjectStore target, StoredObject source, IndexArtifact? archive, IObjectStore store, CancellationToken ct)
+    {
+        var local = new FileInfo(target.PathOf(source.Key));
+        if (!local.Exists || local.Length != source.Size) return false;
+        if (archive is not null) return await Sha256.OfFileAsync(local.FullName, ct) == archive.ArchiveSha256;
+        // Small files (checksums, manifests, signatures) are compared byte for byte.
+        var remote = await store.GetSmallAsync(source.Key, ct);
+        var mine = await File.ReadAllBytesAsync(local.FullName, ct);
+        return remote is { } r && r.Data.AsSpan().SequenceEqual(mine);
+    }
+
+    private static async Task CopyAsync(IObjectStore store, DirectoryObjectStore target, StoredObject source, IndexArtifact? archive, CancellationToken ct)
+    {
+        await using var input = await store.OpenReadAsync(source.Key, ct);
+        await AtomicFile.WriteAsync(target.PathOf(source.Key), async (output, c) =>
+        {
+            await using var hashing = new HashingStream(input, leaveOpen: true);
+            await hashing.CopyToAsync(output, 1 << 20, c);
+            var actual = hashing.Finish();
+            if (archive is not null && actual != archive.ArchiveSha256)
+            {
+                throw new PublishException("OSVA-P071", $"{source.Key} has sha256 {actual} in {store.Location} but its index says {archive.ArchiveSha256}",
+                    "the store copy is damaged; republish that tag with --force, then mirror again", ExitCode.VerificationFailed);
+            }
+        }, ct, Readable);
+    }
+}

@@ -1,0 +1,129 @@
+using System.CommandLine;
+using System.Security.Cryptography;
+using OsVenvArtifacts.Artifact;
+using OsVenvArtifacts.Artifact.Store;
+
+namespace OsVenvArtifacts.Distributor.Commands;
+
+internal sealed record VerifyOptions(StoreOptions Store, string Service, string Tag, string? Platform, string? PublicKey, bool Json);
+
+/// <summary>
+/// <c>osva-publish verify --store LOCATION SERVICE TAG [--platform P] [--public-key PEM]</c>: download what a host would
+/// and check it: manifest against the index, <c>.sha256</c> and manifest against the index, the archive's real hash and
+/// size, and with a public key the manifest's signature.
+/// </summary>
+internal static class VerifyCommand
+{
+    public static readonly Argument<string> Service = new("SERVICE") { Description = "Service name" };
+
+    public static readonly Argument<string> Tag = new("TAG") { Description = "Tag or alias" };
+
+    public static readonly Option<string?> Platform = new("--platform") { Description = "Only this platform (default: every platform of the tag)" };
+
+    public static readonly Option<string?> PublicKey = new("--public-key") { Description = "PEM public key (ECDSA P-256) to check .manifest.json.sig with" };
+
+    public static Command Create()
+    {
+        var command = new Command("verify", "Download a published tag and check its hashes (and signature with --public-key)");
+        command.Arguments.Add(Service);
+        command.Arguments.Add(Tag);
+        command.Options.Add(Platform);
+        command.Options.Add(PublicKey);
+        CommonOptions.AddTo(command);
+        CommonOptions.SetGuardedAction(command, (r, ct) => RunAsync(new VerifyOptions(CommonOptions.BindStore(r), r.GetValue(Service)!,
+            r.GetValue(Tag)!, r.GetValue(Platform), r.GetValue(PublicKey), r.GetValue(CommonOptions.Json)), ct));
+        return command;
+    }
+
+    public static async Task<int> RunAsync(VerifyOptions options, CancellationToken ct)
+    {
+        using var store = options.Store.OpenReader();
+        var index = await ListCommand.RequireIndexAsync(store, options.Service, ct);
+        var tag = ShowCommand.RequireTag(index, options.Tag, store.Location.ToString());
+        var artifacts = tag.Artifacts.Where(a => options.Platform is null || a.Platform == options.Platform).ToList();
+        if (artifacts.Count == 0)
+        {
+            throw new PublishException("OSVA-P061", $"{index.Service} {tag.Tag} has no platform {options.Platform}",
+                $"published platforms: {string.Join(", ", tag.Artifacts.Select(a => a.Platform))}", ExitCode.StoreError);
+        }
+        foreach (var entry in artifacts)
+        {
+            var report = await VerifyAsync(store, index.Service, tag.Tag, entry, options.PublicKey, ct);
+            if (options.Json) await Output.JsonAsync(report, PublishJsonContext.Default.VerifyReport);
+            else await Output.LineAsync($"ok {index.Service} {tag.Tag} {entry.Platform}  sha256 {report.ArchiveSha256}  {Output.Size(report.ArchiveSize)}  signature {report.Signature}");
+        }
+        return 0;
+    }
+
+    public static async Task<VerifyReport> VerifyAsync(IStoreReader store, string service, string tag, IndexArtifact entry, string? publicKey, CancellationToken ct)
+    {
+        var id = new ArtifactId(service, tag, PlatformId.Parse(entry.Platform));
+        var manifestBytes = await ReadAllAsync(store, id.StoreKey(id.ManifestFileName), ct);
+        Expect(id.ManifestFileName, Sha256.Of(manifestBytes), entry.ManifestSha256, "the index");
+        Manifest manifest;
+        using (var stream = new MemoryStream(manifestBytes, writable: false))
+        {
+            manifest = await ArtifactJson.ReadManifestAsync(stream, id.ManifestFileName, ct);
+        }
+        Expect(id.ArchiveFileName + " (per manifest)", manifest.Archive.Sha256, entry.ArchiveSha256, "the index");
+
+        var checksumText = System.Text.Encoding.UTF8.GetString(await ReadAllAsync(store, id.StoreKey(id.ChecksumFileName), ct));
+        Expect(id.ChecksumFileName, Sha256.ParseChecksumLine(checksumText, id.ArchiveFileName, id.ChecksumFileName), entry.ArchiveSha256, "the index");
+
+        string actual;
+        long size;
+        await using (var archive = await store.OpenReadAsync(id.StoreKey(id.ArchiveFileName), ct))
+        await using (var hashing = new HashingStream(archive))
+        {
+            await hashing.CopyToAsync(Stream.Null, 1 << 20, ct);
+            size = hashing.BytesHashed;
+            actual = hashing.Finish();
+        }
+        Expect(id.ArchiveFileName, actual, entry.ArchiveSha256, "the index and manifest");
+        if (size != entry.ArchiveSize)
+        {
+            throw new PublishException("OSVA-P062", $"{id.ArchiveFileName} has {size} bytes in the store but the index says {entry.ArchiveSize}",
+                "republish the artifact with --force", ExitCode.VerificationFailed);
+        }
+
+        var signature = await CheckSignatureAsync(store, id, manifestBytes, publicKey, ct);
+        return new VerifyReport(service, tag, entry.Platform, actual, size, signature);
+    }
+
+    private static async Task<string> CheckSignatureAsync(IStoreReader store, ArtifactId id, byte[] manifest, string? publicKey, CancellationToken ct)
+    {
+        var key = id.StoreKey(id.SignatureFileName);
+        if (publicKey is null) return await store.ExistsAsync(key, ct) ? "present (not checked: no --public-key)" : "none";
+        if (!await store.ExistsAsync(key, ct))
+        {
+            throw new PublishException("OSVA-P063", $"{id.SignatureFileName} is not in the store, so the manifest cannot be checked",
+                "sign the manifest when building and republish, or verify without --public-key", ExitCode.VerificationFailed);
+        }
+        var signature = Convert.FromBase64String(System.Text.Encoding.ASCII.GetString(await ReadAllAsync(store, key, ct)).Trim());
+        using var ecdsa = ECDsa.Create();
+        ecdsa.ImportFromPem(await File.ReadAllTextAsync(publicKey, ct));
+        if (!ecdsa.VerifyData(manifest, signature, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence))
+        {
+            throw new PublishException("OSVA-P064", $"{id.SignatureFileName} does not match {id.ManifestFileName} under key {publicKey}",
+                "the manifest was changed or signed with another key; rebuild and republish", ExitCode.VerificationFailed);
+        }
+        return "valid";
+    }
+
+    private static void Expect(string what, string actual, string expected, string source)
+    {
+        if (actual != expected)
+        {
+            throw new PublishException("OSVA-P060", $"{what} has sha256 {actual} but {source} says {expected}",
+                "the store copy is damaged or was replaced outside osva-publish; republish the tag with --force", ExitCode.VerificationFailed);
+        }
+    }
+
+    private static async Task<byte[]> ReadAllAsync(IStoreReader store, string key, CancellationToken ct)
+    {
+        await using var stream = await store.OpenReadAsync(key, ct);
+        using var buffer = new MemoryStream();
+        await stream.CopyToAsync(buffer, ct);
+        return buffer.ToArray();
+    }
+}

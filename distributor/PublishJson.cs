@@ -1,0 +1,34 @@
+using System.Text.Json.Serialization;
+using OsVenvArtifacts.Artifact;
+
+namespace OsVenvArtifacts.Distributor;
+
+/// <summary>An alias record in the store (<c>.osva/aliases/&lt;alias&gt;.json</c>).</summary>
+internal sealed record AliasRecord(string Alias, string Tag);
+
+/// <summary>What <c>publish --json</c> prints, one object per artifact.</summary>
+internal sealed record PublishReport(string Service, string Tag, string Platform, string Status, string ArchiveSha256,
+    long ArchiveSize, long BytesUploaded, int FilesSkipped, string? Alias);
+
+internal sealed record VerifyReport(string Service, string Tag, string Platform, string ArchiveSha256, long ArchiveSize, string Signature);
+
+internal sealed record YankReport(string Service, string Tag, IReadOnlyList<string> Platforms, IReadOnlyList<string> DeletedKeys);
+
+internal sealed record MirrorReport(IReadOnlyList<string> Services, int FilesCopied, int FilesUnchanged, long BytesCopied, int FilesRemoved);
+
+internal sealed record ServiceSummary(string Service, int Tags, IReadOnlyDictionary<string, string> Aliases);
+
+[JsonSourceGenerationOptions(
+    WriteIndented = true,
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(AliasRecord))]
+[JsonSerializable(typeof(PublishReport))]
+[JsonSerializable(typeof(List<PublishReport>))]
+[JsonSerializable(typeof(VerifyReport))]
+[JsonSerializable(typeof(YankReport))]
+[JsonSerializable(typeof(MirrorReport))]
+[JsonSerializable(typeof(List<ServiceSummary>))]
+[JsonSerializable(typeof(IndexTag))]
+[JsonSerializable(typeof(StoreIndex))]
+internal sealed partial class PublishJsonContext : JsonSerializerContext;
