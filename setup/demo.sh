@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 work=$PWD/.demo
 rm -rf "$work"; mkdir -p "$work"
 
-export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=us-east-1
+export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 export AWS_ENDPOINT_URL=http://127.0.0.1:${OSVA_S3_PORT:-4568}
 s3_store=s3://osva-demo/demo-$(date +%s)
 

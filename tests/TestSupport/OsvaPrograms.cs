@@ -35,6 +35,8 @@ public static class OsvaPrograms
         ["AWS_SECRET_ACCESS_KEY"] = TestEnvironment.S3SecretKey,
         ["AWS_ENDPOINT_URL"] = TestEnvironment.S3Endpoint,
         ["AWS_REGION"] = "us-east-1",
+        // No instance-metadata lookups on a machine that is not in a cloud.
+        ["AWS_EC2_METADATA_DISABLED"] = "true",
     };
 
     private static Task<ProcessResult> RunManagedAsync(string folder, string assembly, IEnumerable<string> args, IDictionary<string, string>? env)
