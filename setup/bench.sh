@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 echo "== build: second build of an unchanged three-service release (goal < 2 s)"
 builder/bench/cached-build.sh
 
+echo "== build: nova from the cached Debian wheelhouse, cold and unchanged"
+builder/bench/nova-build.sh
+
 echo "== publish: osva-publish vs Debian's awscli, same 500 MB artifact, same s3rver"
 tests/Distributor.Bench/run.sh
 
