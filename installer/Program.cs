@@ -1,12 +1,24 @@
 using System.CommandLine;
+using OsVenvArtifacts.Installer.Cli;
 
 namespace OsVenvArtifacts.Installer;
 
 internal static class Program
 {
-    public static Task<int> Main(string[] args)
+    public static Task<int> Main(string[] args) => Build().Parse(args).InvokeAsync();
+
+    public static RootCommand Build()
     {
-        var root = new RootCommand("osva-install");
-        return root.Parse(args).InvokeAsync();
+        var root = new RootCommand("osva-install: installs prebuilt OpenStack venvs from an osva store and activates them");
+        root.Subcommands.Add(InstallCommand.Create());
+        root.Subcommands.Add(SwitchCommand.Create());
+        root.Subcommands.Add(RollbackCommand.Create());
+        root.Subcommands.Add(ListCommand.Create());
+        root.Subcommands.Add(StatusCommand.Create());
+        root.Subcommands.Add(GcCommand.Create());
+        root.Subcommands.Add(VerifyCommand.Create());
+        root.Subcommands.Add(UninstallCommand.Create());
+        root.Subcommands.Add(DoctorCommand.Create());
+        return root;
     }
 }

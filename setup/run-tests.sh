@@ -6,6 +6,9 @@ results=${OSVA_TEST_RESULTS:-$PWD/TestResults}
 rm -rf "$results"; mkdir -p "$results"
 
 dotnet build OsVenvArtifacts.sln -c Release --nologo -v q || { echo "0 passed, 1 failed (build failed)"; exit 1; }
+# The installer is tested as hosts run it: the NativeAOT binary.
+make -s publish-installer >/dev/null || { echo "0 passed, 1 failed (installer publish failed)"; exit 1; }
+export OSVA_INSTALLER_BINARY=$PWD/out/installer/osva-install
 
 status=0
 for project in tests/*.Tests/*.csproj; do

@@ -18,7 +18,7 @@ public static class OsvaPrograms
 
     public static Task<ProcessResult> InstallAsync(IEnumerable<string> args, IDictionary<string, string>? env = null)
     {
-        var native = Environment.GetEnvironmentVariable("OSVA_INSTALLER")
+        var native = Environment.GetEnvironmentVariable("OSVA_INSTALLER_BINARY")
             ?? Path.Combine(TestEnvironment.RepoRoot, "out", "installer", "osva-install");
         if (File.Exists(native)) return ProcessRunner.RunAsync(native, args, env);
         if (TestEnvironment.InCi)

@@ -1,0 +1,181 @@
+using System.Text;
+using OsVenvArtifacts.Artifact;
+using OsVenvArtifacts.Installer.Host;
+
+namespace OsVenvArtifacts.Installer.Activation;
+
+internal sealed record ActivationOutcome(bool Changed, IReadOnlyList<string> Actions);
+
+/// <summary>
+/// Points a service at a venv as one transaction: check sudoers with visudo, stop the units, write the drop-ins,
+/// sudoers, rootwrap.conf and wrappers, daemon-reload, start, confirm the processes run from the new venv, health
+/// check. Any failure puts every file back as it was, reloads and restarts the units on the previous venv.
+/// </summary>
+internal sealed class ActivationTransaction(InstallerEnvironment env)
+{
+    private sealed record Snapshot(string Path, byte[]? Content, UnixFileMode Mode);
+
+    public async Task<ActivationOutcome> ActivateAsync(ActivationPlan plan, ActivationSettings settings, bool alreadyActive, bool dryRun, CancellationToken ct)
+    {
+        var actions = new List<string>();
+        var pending = new List<PlannedFile>();
+        foreach (var file in plan.Files)
+        {
+            if (file.Kind == PlannedFileKind.Wrapper) EnsureOurs(file.HostPath);
+            if (!await SameAsync(file, ct)) pending.Add(file);
+        }
+        var removed = plan.Removed.Where(p => File.Exists(env.HostPath(p))).ToList();
+        actions.AddRange(pending.Select(f => $"write {f.HostPath}"));
+        actions.AddRange(removed.Select(p => $"remove {p}"));
+        var changed = pending.Count > 0 || removed.Count > 0 || !alreadyActive;
+        if (!changed && !settings.Restart) return new ActivationOutcome(false, actions);
+        if (dryRun)
+        {
+            if (env.ManagesSystemd)
+            {
+                var probe = new Systemd(env);
+                foreach (var unit in plan.Units)
+                {
+                    if (settings.Restart || await probe.IsActiveAsync(unit, ct)) actions.Add($"restart {unit}");
+                }
+            }
+            return new ActivationOutcome(changed, actions);
+        }
+
+        var sudoers = pending.FirstOrDefault(f => f.Kind == PlannedFileKind.Sudoers);
+        string? checkedSudoers = sudoers is null ? null : await CheckSudoersAsync(sudoers, ct);
+        var snapshots = plan.Files.Select(f => f.HostPath).Concat(removed).Select(Take).ToList();
+        var systemd = new Systemd(env);
+        var running = new List<string>();
+        try
+        {
+            if (env.ManagesSystemd)
+            {
+                foreach (var unit in plan.Units)
+                {
+                    if (await systemd.IsActiveAsync(unit, ct)) running.Add(unit);
+                }
+                if (running.Count > 0)
+                {
+                    await systemd.RunAsync(ct, ["stop", .. running.Select(u => u + ".service")]);
+                    actions.Add($"stop {string.Join(' ', running)}");
+                }
+            }
+            foreach (var file in pending.Where(f => f.Kind != PlannedFileKind.Sudoers))
+            {
+                await AtomicFile.WriteAllTextAsync(env.HostPath(file.HostPath), file.Content, ct, file.Mode);
+            }
+            if (checkedSudoers is not null)
+            {
+                File.Move(checkedSudoers, env.HostPath(sudoers!.HostPath), overwrite: true);
+                checkedSudoers = null;
+            }
+            foreach (var path in removed) File.Delete(env.HostPath(path));
+            if (env.ManagesSystemd)
+            {
+                await systemd.RunAsync(ct, "daemon-reload");
+                if (HostProcess.OnPath(env.SystemdAnalyze))
+                {
+                    foreach (var unit in plan.Units) await systemd.VerifyAsync(unit, ct);
+                }
+                var start = settings.Restart ? plan.Units : running;
+                if (start.Count > 0)
+                {
+                    await systemd.RunAsync(ct, ["start", .. start.Select(u => u + ".service")]);
+                    actions.Add($"start {string.Join(' ', start)}");
+                    foreach (var unit in start) await systemd.ConfirmAsync(unit, plan.Venv, ct);
+                    actions.Add($"confirmed {string.Join(' ', start)} run from {plan.Venv}");
+                }
+            }
+            if (settings.HealthCheck is { } check)
+            {
+                await HealthCheck.RunAsync(env, check, settings.HealthTimeout, ct);
+                actions.Add($"health check passed: {check}");
+            }
+            return new ActivationOutcome(true, actions);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            await RestoreAsync(snapshots, running, plan.Units);
+            if (e is OsvaException) throw;
+            throw new InstallerException("OSVA-I055", $"activating {plan.Service} {plan.Tag} failed: {e.Message}",
+                "the previous activation was restored; fix the cause and run the command again", ExitCode.ActivationFailed, e);
+        }
+        finally
+        {
+            if (checkedSudoers is not null) File.Delete(checkedSudoers);
+        }
+    }
+
+    /// <summary>Puts every file back and restarts what ran before; never cancelled, because a half-restored host is worse.</summary>
+    private async Task RestoreAsync(List<Snapshot> snapshots, List<string> running, IReadOnlyList<string> units)
+    {
+        foreach (var s in snapshots)
+        {
+            var path = env.HostPath(s.Path);
+            if (s.Content is null) File.Delete(path);
+            else await AtomicFile.WriteAllBytesAsync(path, s.Content, CancellationToken.None, s.Mode);
+        }
+        if (!env.ManagesSystemd) return;
+        var systemd = new Systemd(env);
+        try
+        {
+            await systemd.RunAsync(CancellationToken.None, ["stop", .. units.Select(u => u + ".service")]);
+            await systemd.RunAsync(CancellationToken.None, "daemon-reload");
+            if (running.Count > 0) await systemd.RunAsync(CancellationToken.None, ["start", .. running.Select(u => u + ".service")]);
+        }
+        catch (InstallerException e)
+        {
+            await Console.Error.WriteLineAsync($"osva-install: warning: while restoring: {e.Message}");
+        }
+    }
+
+    /// <summary>Writes the sudoers file beside its target under a name sudo ignores ('.' in it) and has visudo check it.</summary>
+    private async Task<string> CheckSudoersAsync(PlannedFile file, CancellationToken ct)
+    {
+        var target = env.HostPath(file.HostPath);
+        var temp = Path.Combine(Path.GetDirectoryName(target)!, $".{Path.GetFileName(target)}.osva-new");
+        await AtomicFile.WriteAllTextAsync(temp, file.Content, ct, file.Mode);
+        ProcessOutput result;
+        try
+        {
+            result = await HostProcess.RunAsync(env.Visudo, ["-c", "-q", "-f", temp], ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            File.Delete(temp);
+            throw new InstallerException("OSVA-I050", $"cannot run {env.Visudo} to check {file.HostPath}: {e.Message}",
+                "install sudo (it provides visudo); a sudoers file is never installed unchecked", ExitCode.ActivationFailed, e);
+        }
+        if (result.ExitCode != 0)
+        {
+            File.Delete(temp);
+            throw new InstallerException("OSVA-I050", $"visudo rejected the new {file.HostPath}: {result.FirstLine}",
+                "the old sudoers file is unchanged; check the service user and rootwrap hints in the manifest", ExitCode.ActivationFailed);
+        }
+        return temp;
+    }
+
+    private Snapshot Take(string hostPath)
+    {
+        var path = env.HostPath(hostPath);
+        return File.Exists(path) ? new Snapshot(hostPath, File.ReadAllBytes(path), File.GetUnixFileMode(path)) : new Snapshot(hostPath, null, 0);
+    }
+
+    private async Task<bool> SameAsync(PlannedFile file, CancellationToken ct)
+    {
+        var path = env.HostPath(file.HostPath);
+        return File.Exists(path) && File.GetUnixFileMode(path) == file.Mode
+            && (await File.ReadAllBytesAsync(path, ct)).AsSpan().SequenceEqual(Encoding.UTF8.GetBytes(file.Content));
+    }
+
+    private void EnsureOurs(string hostPath)
+    {
+        var path = env.HostPath(hostPath);
+        if (File.Exists(path) && !File.ReadLines(path).Take(3).Any(l => l.Contains(ActivationPlanner.Marker, StringComparison.Ordinal)))
+        {
+            throw new InstallerException("OSVA-I051", $"{hostPath} exists and was not written by osva-install",
+                "move it away, or remove the console script from the artifact; osva never overwrites files it did not write", ExitCode.Conflict);
+        }
+    }
+}

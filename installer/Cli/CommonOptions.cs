@@ -1,0 +1,78 @@
+using System.CommandLine;
+using OsVenvArtifacts.Artifact.Store;
+using OsVenvArtifacts.Installer.Activation;
+using OsVenvArtifacts.Installer.Host;
+
+namespace OsVenvArtifacts.Installer.Cli;
+
+/// <summary>Options shared by several verbs, declared once and added to each command by hand.</summary>
+internal static class CommonOptions
+{
+    public static readonly Argument<string> Service = new("service") { Description = "Service name, such as nova" };
+    public static readonly Argument<string> Tag = new("tag") { Description = "Tag (or, for install, an alias such as stable)" };
+    public static readonly Argument<string?> OptionalService = new("service") { Description = "Service name; all services when omitted", Arity = ArgumentArity.ZeroOrOne };
+    public static readonly Argument<string?> OptionalTag = new("tag") { Description = "Tag; the active one when omitted", Arity = ArgumentArity.ZeroOrOne };
+
+    public static readonly Option<string> Root = new("--root") { Description = "File system root every host path is under (a scratch directory for tests and image builds)", DefaultValueFactory = _ => "/" };
+    public static readonly Option<bool> Json = new("--json") { Description = "Print the result as JSON, with changed true or false" };
+    public static readonly Option<bool> Verbose = new("--verbose") { Description = "Print stack traces with errors" };
+    public static readonly Option<bool> DryRun = new("--dry-run") { Description = "Show what would change and change nothing" };
+    public static readonly Option<string> Store = new("--store") { Description = "Directory, s3://bucket/prefix or http(s):// mirror", Required = true };
+    public static readonly Option<string?> S3Endpoint = new("--s3-endpoint") { Description = "S3 endpoint URL (else AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL)" };
+    public static readonly Option<string?> S3Region = new("--s3-region") { Description = "S3 region (else AWS_REGION)" };
+    public static readonly Option<bool?> S3PathStyle = new("--s3-path-style") { Description = "Path-style S3 addressing (automatic for IP and localhost endpoints)" };
+    public static readonly Option<string?> Platform = new("--platform") { Description = "Platform to install, such as debian-12-x86_64-py3.11 (default: this host's)" };
+    public static readonly Option<string?> InstallPath = new("--install-path") { Description = "Install the venv here instead of the path it was built for (relocates it)" };
+    public static readonly Option<string[]> Units = new("--unit") { Description = "Extra systemd unit, NAME or NAME=CONSOLE_SCRIPT [ARGS]" };
+    public static readonly Option<string[]> TrustedKeys = new("--trusted-key") { Description = "PEM public key (ECDSA P-256); the manifest's .sig must verify under one of those given" };
+    public static readonly Option<bool> NoActivate = new("--no-activate") { Description = "Unpack and record only; switch to it later" };
+    public static readonly Option<bool> Restart = new("--restart") { Description = "Restart the units even when nothing changed, then run the health check" };
+    public static readonly Option<string?> HealthCheck = new("--health-check") { Description = "Command (exit 0) or http(s) URL (2xx) that must pass after activation, else the previous tag is restored" };
+    public static readonly Option<int> HealthTimeout = new("--health-timeout") { Description = "Seconds to wait for the health check", DefaultValueFactory = _ => 30 };
+    public static readonly Option<string?> ServiceUser = new("--service-user") { Description = "User the sudoers rules are for (default: the service name)" };
+    public static readonly Option<bool> RootwrapFilters = new("--install-rootwrap-filters") { Description = "Copy the rootwrap filter files shipped in the venv to filters_path" };
+    public static readonly Option<int> Keep = new("--keep") { Description = "Newest tags to keep besides the active and previous ones", Required = true };
+
+    public static void AddOutput(Command command)
+    {
+        command.Options.Add(Root);
+        command.Options.Add(Json);
+        command.Options.Add(Verbose);
+    }
+
+    public static void AddActivation(Command command)
+    {
+        command.Options.Add(Units);
+        command.Options.Add(Restart);
+        command.Options.Add(HealthCheck);
+        command.Options.Add(HealthTimeout);
+        command.Options.Add(ServiceUser);
+        command.Options.Add(RootwrapFilters);
+        command.Options.Add(DryRun);
+    }
+
+    public static InstallerEnvironment Environment(ParseResult r) => new(r.GetValue(Root)!);
+
+    public static ActivationSettings Activation(ParseResult r) => new()
+    {
+        Units = r.GetValue(Units) ?? [],
+        Restart = r.GetValue(Restart),
+        HealthCheck = r.GetValue(HealthCheck),
+        HealthTimeout = TimeSpan.FromSeconds(r.GetValue(HealthTimeout)),
+        ServiceUser = r.GetValue(ServiceUser),
+        InstallRootwrapFilters = r.GetValue(RootwrapFilters),
+    };
+
+    public static S3Settings S3(ParseResult r) => S3Settings.FromEnvironment(r.GetValue(S3Endpoint), r.GetValue(S3Region), r.GetValue(S3PathStyle));
+
+    /// <summary>Runs a verb inside the shared error handler and prints its result.</summary>
+    public static void Bind(Command command, Func<ParseResult, CancellationToken, Task<Operations.CommandResult>> run)
+    {
+        command.SetAction((r, ct) => Artifact.CommandGuard.RunAsync("osva-install", r.GetValue(Verbose), async c =>
+        {
+            var result = await run(r, c);
+            await ResultPrinter.PrintAsync(result, r.GetValue(Json), Console.Out, c);
+            return result.Ok ? 0 : (int)Artifact.ExitCode.VerificationFailed;
+        }, ct));
+    }
+}

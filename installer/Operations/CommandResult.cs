@@ -1,0 +1,24 @@
+namespace OsVenvArtifacts.Installer.Operations;
+
+/// <summary>What a command did, printed as text or, with --json, for Ansible (<c>changed</c> says whether the host changed).</summary>
+internal sealed record CommandResult
+{
+    public required string Command { get; init; }
+    public string? Service { get; init; }
+    public string? Tag { get; init; }
+    public bool Changed { get; init; }
+    public bool DryRun { get; init; }
+    public bool Ok { get; init; } = true;
+    public string? Active { get; init; }
+    public string? Previous { get; init; }
+    public IReadOnlyList<string> Actions { get; init; } = [];
+    public IReadOnlyList<TagStatus>? Tags { get; init; }
+    public IReadOnlyList<string>? Drift { get; init; }
+    public IReadOnlyList<Finding>? Findings { get; init; }
+}
+
+internal sealed record TagStatus(string Service, string Tag, string Platform, string InstallPath, bool Active, bool Previous,
+    long Size, long Files, DateTimeOffset InstalledAt, bool Relocated);
+
+/// <summary>A problem doctor found on the host and the command that fixes it.</summary>
+internal sealed record Finding(string Service, string Tag, string Problem, string Fix);

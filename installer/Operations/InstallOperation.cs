@@ -1,0 +1,165 @@
+using OsVenvArtifacts.Artifact;
+using OsVenvArtifacts.Artifact.Store;
+using OsVenvArtifacts.Installer.Fetch;
+using OsVenvArtifacts.Installer.Host;
+using OsVenvArtifacts.Installer.State;
+using OsVenvArtifacts.Installer.Unpack;
+
+namespace OsVenvArtifacts.Installer.Operations;
+
+/// <summary>
+/// install: resolve, read and check the manifest, check the host, download while hashing, verify, unpack safely
+/// into staging, check tar and tree hashes, relocate if asked, sync, rename into place, record, then activate.
+/// A failure before the rename leaves nothing behind; a failure in activation leaves the previous tag active.
+/// </summary>
+internal sealed class InstallOperation(InstallerEnvironment env)
+{
+    private readonly StateStore _states = new(env);
+
+    public async Task<CommandResult> RunAsync(InstallRequest request, CancellationToken ct)
+    {
+        var service = Names.Service(request.Service);
+        using var serviceLock = await ServiceLock.AcquireAsync(env, service, ct);
+        var state = await _states.LoadAsync(service, ct);
+        var facts = HostFacts.Detect(env);
+        var platform = request.Platform ?? facts.PlatformId ?? throw new InstallerException("OSVA-I021",
+            "cannot tell this host's platform: no python3 in /usr/bin", "install python3, or pass --platform", ExitCode.HostMismatch);
+        PlatformId.Parse(platform);
+
+        using var store = StoreReaders.Open(request.Store, request.S3);
+        var fetcher = new ArtifactFetcher(store);
+        var artifact = await fetcher.ResolveAsync(service, request.TagOrAlias, platform, ct);
+        var keys = request.TrustedKeys.Select(ManifestSignature.LoadKey).ToList();
+        Manifest manifest;
+        try
+        {
+            manifest = await fetcher.ReadManifestAsync(artifact, keys, ct);
+        }
+        finally
+        {
+            foreach (var key in keys) key.Dispose();
+        }
+        facts.EnsureFits(manifest);
+        var builtFor = InstallerEnvironment.CheckInstallPath(manifest.InstallPath);
+        var installPath = InstallerEnvironment.CheckInstallPath(request.InstallPath ?? builtFor);
+        var venvDir = env.HostPath(installPath);
+        var actions = new List<string>();
+
+        var installed = state.Find(manifest.Tag);
+        var present = installed is not null && installed.ArchiveSha256 == manifest.Archive.Sha256
+            && installed.InstallPath == installPath && Directory.Exists(venvDir);
+        if (installed is not null && installed.ArchiveSha256 != manifest.Archive.Sha256)
+        {
+            throw new InstallerException("OSVA-I042", $"{service} {manifest.Tag} is installed from a different archive ({installed.ArchiveSha256}) than the store has ({manifest.Archive.Sha256})",
+                $"tags are immutable; if the store was republished on purpose, run osva-install uninstall {service} {manifest.Tag} first", ExitCode.Conflict);
+        }
+        if (!present)
+        {
+            actions.Add($"download {artifact.Id.ArchiveFileName} ({manifest.Archive.Size} bytes) from {store.Location}");
+            actions.Add($"unpack into {installPath}" + (installPath != builtFor ? $" (relocated from {builtFor})" : ""));
+            if (!request.DryRun)
+            {
+                installed = await FetchAndUnpackAsync(fetcher, artifact, manifest, installPath, builtFor, ct);
+                state = state with
+                {
+                    Installed = [.. state.Installed.Where(t => t.Tag != manifest.Tag), installed],
+                    History = [.. state.History, new StateEvent(env.Now, "install", manifest.Tag, null)],
+                };
+                await _states.SaveAsync(state, ct);
+            }
+        }
+        var changed = !present;
+        if (!request.NoActivate)
+        {
+            installed ??= new InstalledTag
+            {
+                Tag = manifest.Tag, Platform = manifest.Platform.Id, InstallPath = installPath, BuiltFor = builtFor,
+                ArchiveSha256 = manifest.Archive.Sha256, TreeHash = manifest.TreeHash,
+            };
+            var (activated, activationActions, newState) = await ActivationFlow.ActivateAsync(env, _states, state, manifest, installed,
+                request.Activation, request.DryRun, "install", ct);
+            changed |= activated;
+            actions.AddRange(activationActions);
+            state = newState;
+        }
+        return new CommandResult
+        {
+            Command = "install", Service = service, Tag = manifest.Tag, Changed = changed, DryRun = request.DryRun,
+            Active = state.Active, Previous = state.Previous, Actions = actions,
+        };
+    }
+
+    private async Task<InstalledTag> FetchAndUnpackAsync(ArtifactFetcher fetcher, ResolvedArtifact artifact, Manifest manifest,
+        string installPath, string builtFor, CancellationToken ct)
+    {
+        var venvDir = env.HostPath(installPath);
+        var parent = Path.GetDirectoryName(venvDir)!;
+        var staging = Path.Combine(parent, ".staging");
+        Directory.CreateDirectory(staging);
+        EnsureSpace(staging, manifest, artifact.Id);
+        var archive = await fetcher.DownloadAsync(artifact, manifest, staging, ct);
+        var unpackDir = Path.Combine(staging, $"{manifest.Service}-{manifest.Tag}.{Guid.NewGuid():N}");
+        try
+        {
+            var result = await SafeExtractor.ExtractAsync(archive, unpackDir, manifest, ExtractLimits.For(manifest), ct);
+            if (result.TarSha256 != manifest.Archive.TarSha256)
+            {
+                throw new InstallerException("OSVA-I031", $"{artifact.Id.ArchiveFileName} unpacks to a tar with sha256 {result.TarSha256} but its manifest says {manifest.Archive.TarSha256}",
+                    "the archive does not match its manifest; rebuild and republish it", ExitCode.VerificationFailed);
+            }
+            if (result.TreeHash != manifest.TreeHash)
+            {
+                throw new InstallerException("OSVA-I031", $"{artifact.Id.ArchiveFileName} unpacks to tree {result.TreeHash} but its manifest says {manifest.TreeHash}",
+                    "the archive does not match its manifest; rebuild and republish it", ExitCode.VerificationFailed);
+            }
+            var tree = result.Tree;
+            var treeHash = result.TreeHash;
+            if (installPath != builtFor)
+            {
+                await Relocator.RelocateAsync(unpackDir, builtFor, installPath, ct);
+                tree = await TreeScanner.ScanAsync(unpackDir, ct);
+                treeHash = TreeScanner.Hash(tree);
+            }
+            Native.SyncFileSystem(unpackDir);
+            if (Directory.Exists(venvDir) || File.Exists(venvDir))
+            {
+                // Unrecorded leftovers of an install that died between rename and record: set aside, never merged.
+                Directory.Move(venvDir, Path.Combine(staging, $"leftover.{Guid.NewGuid():N}"));
+            }
+            Directory.Move(unpackDir, venvDir);
+            Native.SyncDirectory(parent);
+            await _states.SaveTagFilesAsync(manifest, tree, ct);
+            return new InstalledTag
+            {
+                Tag = manifest.Tag, Platform = manifest.Platform.Id, InstallPath = installPath, BuiltFor = builtFor,
+                ArchiveSha256 = manifest.Archive.Sha256, TreeHash = treeHash, UnpackedSize = result.Size, FileCount = result.Files,
+                InstalledAt = env.Now,
+            };
+        }
+        catch (IOException e) when (IsDiskFull(e))
+        {
+            throw new InstallerException("OSVA-I040", $"{parent} ran out of space while unpacking {artifact.Id}",
+                $"nothing was installed; free space there or remove old tags (osva-install gc {manifest.Service} --keep 2)", ExitCode.HostMismatch, e);
+        }
+        finally
+        {
+            if (Directory.Exists(unpackDir)) Directory.Delete(unpackDir, recursive: true);
+            File.Delete(archive);
+            foreach (var leftover in Directory.EnumerateDirectories(staging, "leftover.*")) Directory.Delete(leftover, recursive: true);
+        }
+    }
+
+    private static void EnsureSpace(string staging, Manifest manifest, ArtifactId id)
+    {
+        var need = manifest.Archive.Size + manifest.UnpackedSize;
+        var free = new DriveInfo(staging).AvailableFreeSpace;
+        if (free < need)
+        {
+            throw new InstallerException("OSVA-I040", $"{staging} has {free} bytes free, {id} needs {need}",
+                $"nothing was installed; free space there or remove old tags (osva-install gc {manifest.Service} --keep 2)", ExitCode.HostMismatch);
+        }
+    }
+
+    private static bool IsDiskFull(IOException e) =>
+        e.HResult == 28 || (e.HResult & 0xFFFF) == 28 || e.Message.Contains("No space left", StringComparison.Ordinal);
+}

@@ -1,0 +1,223 @@
+using OsVenvArtifacts.Artifact;
+using OsVenvArtifacts.Installer.Activation;
+using OsVenvArtifacts.Installer.Host;
+using OsVenvArtifacts.Installer.State;
+using OsVenvArtifacts.Installer.Unpack;
+
+namespace OsVenvArtifacts.Installer.Operations;
+
+/// <summary>switch, rollback, list, status, gc, verify, uninstall and doctor: everything after a tag is on the host.</summary>
+internal sealed class LifecycleOperations(InstallerEnvironment env)
+{
+    private readonly StateStore _states = new(env);
+
+    public async Task<CommandResult> SwitchAsync(string service, string tag, ActivationSettings settings, bool dryRun, CancellationToken ct, string command = "switch")
+    {
+        Names.Service(service);
+        using var serviceLock = await ServiceLock.AcquireAsync(env, service, ct);
+        var state = await _states.LoadAsync(service, ct);
+        if (command == "rollback")
+        {
+            tag = state.Previous ?? throw new InstallerException("OSVA-I071", $"{service} has no previous tag to roll back to",
+                $"switch to a named tag instead: osva-install list {service}", ExitCode.InvalidInput);
+        }
+        var installed = Installed(state, tag);
+        if (!Directory.Exists(env.HostPath(installed.InstallPath)))
+        {
+            throw new InstallerException("OSVA-I072", $"{installed.InstallPath} is missing although {service} {tag} is recorded as installed",
+                $"reinstall it: osva-install uninstall {service} {tag}, then osva-install install {service} {tag} --store LOCATION", ExitCode.InvalidInput);
+        }
+        var manifest = await _states.LoadManifestAsync(service, tag, ct);
+        var (changed, actions, next) = await ActivationFlow.ActivateAsync(env, _states, state, manifest, installed, settings, dryRun, command, ct);
+        return new CommandResult
+        {
+            Command = command, Service = service, Tag = tag, Changed = changed, DryRun = dryRun,
+            Active = next.Active, Previous = next.Previous, Actions = actions,
+        };
+    }
+
+    public async Task<CommandResult> ListAsync(string? service, string command, CancellationToken ct)
+    {
+        var services = service is not null ? [Names.Service(service)]
+            : Directory.Exists(env.StateDirectory)
+                ? Directory.EnumerateFiles(env.StateDirectory, "*.json").Select(f => Path.GetFileNameWithoutExtension(f)!).Order(StringComparer.Ordinal).ToList()
+                : [];
+        var tags = new List<TagStatus>();
+        ServiceState? one = null;
+        foreach (var name in services)
+        {
+            var state = one = await _states.LoadAsync(name, ct);
+            tags.AddRange(state.Installed.OrderBy(t => t.InstalledAt).Select(t => new TagStatus(name, t.Tag, t.Platform, t.InstallPath,
+                t.Tag == state.Active, t.Tag == state.Previous, t.UnpackedSize, t.FileCount, t.InstalledAt, t.InstallPath != t.BuiltFor)));
+        }
+        return new CommandResult
+        {
+            Command = command, Service = service, Tags = tags,
+            Active = service is null ? null : one?.Active, Previous = service is null ? null : one?.Previous,
+            Actions = command == "status" && one?.Activation is { } a ? [.. a.Units.Select(u => $"unit {u}"), .. a.Files.Select(f => $"file {f}")] : [],
+        };
+    }
+
+    public async Task<CommandResult> GcAsync(string service, int keep, bool dryRun, CancellationToken ct)
+    {
+        if (keep < 0) throw new InstallerException("OSVA-I005", "--keep must be 0 or more", "pass --keep N");
+        using var serviceLock = await ServiceLock.AcquireAsync(env, service, ct);
+        var state = await _states.LoadAsync(Names.Service(service), ct);
+        var keepTags = state.Installed.OrderByDescending(t => t.InstalledAt).Take(keep).Select(t => t.Tag)
+            .Append(state.Active).Append(state.Previous).ToHashSet(StringComparer.Ordinal);
+        var remove = state.Installed.Where(t => !keepTags.Contains(t.Tag)).ToList();
+        if (!dryRun)
+        {
+            foreach (var tag in remove) state = await RemoveAsync(state, tag, "gc", ct);
+        }
+        return new CommandResult
+        {
+            Command = "gc", Service = service, Changed = remove.Count > 0, DryRun = dryRun, Active = state.Active, Previous = state.Previous,
+            Actions = remove.Select(t => $"remove {t.Tag} ({t.InstallPath})").ToList(),
+        };
+    }
+
+    public async Task<CommandResult> UninstallAsync(string service, string tag, bool dryRun, CancellationToken ct)
+    {
+        using var serviceLock = await ServiceLock.AcquireAsync(env, Names.Service(service), ct);
+        var state = await _states.LoadAsync(service, ct);
+        var installed = state.Find(tag);
+        if (installed is null)
+        {
+            return new CommandResult { Command = "uninstall", Service = service, Tag = tag, Active = state.Active, Previous = state.Previous };
+        }
+        if (state.Active == tag)
+        {
+            throw new InstallerException("OSVA-I073", $"{service} {tag} is the active tag", $"switch to another tag first (osva-install list {service})", ExitCode.Conflict);
+        }
+        if (!dryRun) state = await RemoveAsync(state, installed, "uninstall", ct);
+        return new CommandResult
+        {
+            Command = "uninstall", Service = service, Tag = tag, Changed = true, DryRun = dryRun, Active = state.Active, Previous = state.Previous,
+            Actions = [$"remove {tag} ({installed.InstallPath})"],
+        };
+    }
+
+    private async Task<ServiceState> RemoveAsync(ServiceState state, InstalledTag tag, string action, CancellationToken ct)
+    {
+        var dir = env.HostPath(tag.InstallPath);
+        if (Directory.Exists(dir))
+        {
+            // Renamed first, so a crash mid-delete never leaves a half venv at a recorded path.
+            var doomed = Path.Combine(Path.GetDirectoryName(dir)!, ".staging", $"removing.{tag.Tag}.{Guid.NewGuid():N}");
+            Directory.CreateDirectory(Path.GetDirectoryName(doomed)!);
+            Directory.Move(dir, doomed);
+            Directory.Delete(doomed, recursive: true);
+        }
+        _states.DeleteTagFiles(state.Service, tag.Tag);
+        var next = state with
+        {
+            Installed = state.Installed.Where(t => t.Tag != tag.Tag).ToList(),
+            Previous = state.Previous == tag.Tag ? null : state.Previous,
+            History = [.. state.History, new StateEvent(env.Now, action, tag.Tag, null)],
+        };
+        await _states.SaveAsync(next, ct);
+        return next;
+    }
+
+    /// <summary>Recomputes the tree from disk and lists every entry that differs from what was installed.</summary>
+    public async Task<CommandResult> VerifyAsync(string service, string? tag, CancellationToken ct)
+    {
+        var state = await _states.LoadAsync(Names.Service(service), ct);
+        tag ??= state.Active ?? throw new InstallerException("OSVA-I070", $"{service} has no active tag", "name the tag: osva-install verify SERVICE TAG");
+        var installed = Installed(state, tag);
+        var expected = new Dictionary<string, string>(StringComparer.Ordinal);
+        var treeFile = _states.TreePath(service, tag);
+        if (File.Exists(treeFile))
+        {
+            foreach (var line in await File.ReadAllLinesAsync(treeFile, ct)) expected[line[(line.LastIndexOf(' ') + 1)..]] = line + "\n";
+        }
+        var venv = env.HostPath(installed.InstallPath);
+        var actual = Directory.Exists(venv) ? await TreeScanner.ScanAsync(venv, ct) : [];
+        var implicitDirs = expected.Keys.SelectMany(Parents).ToHashSet(StringComparer.Ordinal);
+        var drift = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var entry in actual.OrderBy(e => e.Path, StringComparer.Ordinal))
+        {
+            seen.Add(entry.Path);
+            if (expected.TryGetValue(entry.Path, out var line))
+            {
+                if (line != TreeHash.Line(entry)) drift.Add($"modified {entry.Path}");
+            }
+            else if (!(entry.Kind == TreeEntryKind.Directory && implicitDirs.Contains(entry.Path)))
+            {
+                drift.Add($"added {entry.Path}");
+            }
+        }
+        drift.AddRange(expected.Keys.Where(k => !seen.Contains(k)).Order(StringComparer.Ordinal).Select(k => $"missing {k}"));
+        if (drift.Count == 0 && TreeScanner.Hash(actual.Where(e => expected.ContainsKey(e.Path))) != installed.TreeHash)
+        {
+            drift.Add($"tree hash differs from {installed.TreeHash}");
+        }
+        return new CommandResult
+        {
+            Command = "verify", Service = service, Tag = tag, Ok = drift.Count == 0, Drift = drift, Active = state.Active, Previous = state.Previous,
+        };
+    }
+
+    /// <summary>Finds venvs a host change broke (interpreter gone, venv missing) and says how to fix each.</summary>
+    public async Task<CommandResult> DoctorAsync(string? service, CancellationToken ct)
+    {
+        var listed = await ListAsync(service, "doctor", ct);
+        var facts = HostFacts.Detect(env);
+        var findings = new List<Finding>();
+        foreach (var t in listed.Tags!)
+        {
+            var venv = env.HostPath(t.InstallPath);
+            var reinstall = $"osva-install install {t.Service} {t.Tag} --store LOCATION" + (facts.PlatformId is { } p && p != t.Platform ? $" (a {p} build)" : "");
+            if (!Directory.Exists(venv))
+            {
+                findings.Add(new Finding(t.Service, t.Tag, $"{t.InstallPath} is missing", $"osva-install uninstall {t.Service} {t.Tag}, then {reinstall}"));
+                continue;
+            }
+            var (resolved, target) = Resolve(facts, Path.Combine(venv, "bin", "python"));
+            if (!File.Exists(resolved))
+            {
+                findings.Add(new Finding(t.Service, t.Tag, $"bin/python points to {target}, which is not on this host",
+                    $"install that interpreter again (apt-get install {Path.GetFileName(target)}), or {reinstall}"));
+            }
+            var home = PyvenvHome(Path.Combine(venv, "pyvenv.cfg"));
+            if (home is null)
+            {
+                findings.Add(new Finding(t.Service, t.Tag, "pyvenv.cfg is missing or names no home", reinstall));
+            }
+            else if (!Directory.Exists(facts.PathOf(home)) || !Directory.EnumerateFiles(facts.PathOf(home), "python3*").Any(p => File.Exists(Resolve(facts, p).Path)))
+            {
+                findings.Add(new Finding(t.Service, t.Tag, $"pyvenv.cfg home {home} holds no python3", $"install python3 there again, or {reinstall}"));
+            }
+        }
+        return new CommandResult { Command = "doctor", Service = service, Ok = findings.Count == 0, Findings = findings, Tags = listed.Tags };
+    }
+
+    /// <summary>Follows a symlink chain the way the host would see it (absolute targets under the host's root).</summary>
+    private static (string Path, string LastTarget) Resolve(HostFacts facts, string path)
+    {
+        var last = path;
+        for (var hops = 0; hops < 16 && new FileInfo(path).LinkTarget is { } target; hops++)
+        {
+            last = target;
+            path = target.StartsWith('/') ? facts.PathOf(target) : Path.GetFullPath(Path.Combine(Path.GetDirectoryName(path)!, target));
+        }
+        return (path, last);
+    }
+
+    private static string? PyvenvHome(string path)
+    {
+        if (!File.Exists(path)) return null;
+        return File.ReadLines(path).Select(l => l.Split('=', 2)).Where(p => p.Length == 2 && p[0].Trim() == "home")
+            .Select(p => p[1].Trim()).FirstOrDefault();
+    }
+
+    private static IEnumerable<string> Parents(string path)
+    {
+        for (var i = path.IndexOf('/', StringComparison.Ordinal); i > 0; i = path.IndexOf('/', i + 1)) yield return path[..i];
+    }
+
+    private static InstalledTag Installed(ServiceState state, string tag) => state.Find(tag) ?? throw new InstallerException("OSVA-I070",
+        $"{state.Service} {tag} is not installed on this host", $"install it: osva-install install {state.Service} {tag} --store LOCATION, or see osva-install list {state.Service}");
+}

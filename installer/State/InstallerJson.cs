@@ -1,0 +1,14 @@
+using System.Text.Json.Serialization;
+using OsVenvArtifacts.Installer.Operations;
+
+namespace OsVenvArtifacts.Installer.State;
+
+/// <summary>Source-generated JSON for the host state and the --json results: no reflection in the native binary.</summary>
+[JsonSourceGenerationOptions(
+    WriteIndented = true,
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip)]
+[JsonSerializable(typeof(ServiceState))]
+[JsonSerializable(typeof(CommandResult))]
+internal sealed partial class InstallerJsonContext : JsonSerializerContext;

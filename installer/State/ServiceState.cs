@@ -1,0 +1,44 @@
+namespace OsVenvArtifacts.Installer.State;
+
+/// <summary><c>/var/lib/osva/&lt;service&gt;.json</c>: the tags on this host, which one is active, and what happened.</summary>
+internal sealed record ServiceState
+{
+    public const int CurrentSchemaVersion = 1;
+
+    public int SchemaVersion { get; init; } = CurrentSchemaVersion;
+    public required string Service { get; init; }
+    public string? Active { get; init; }
+    /// <summary>The tag active before <see cref="Active"/>: what rollback returns to, and what gc always keeps.</summary>
+    public string? Previous { get; init; }
+    public IReadOnlyList<InstalledTag> Installed { get; init; } = [];
+    public ActivationRecord? Activation { get; init; }
+    public IReadOnlyList<StateEvent> History { get; init; } = [];
+
+    public InstalledTag? Find(string tag) => Installed.FirstOrDefault(t => t.Tag == tag);
+}
+
+internal sealed record InstalledTag
+{
+    public required string Tag { get; init; }
+    public required string Platform { get; init; }
+    /// <summary>The venv's path on the host (without --root).</summary>
+    public required string InstallPath { get; init; }
+    /// <summary>The path the artifact was built for; differs from <see cref="InstallPath"/> when relocated.</summary>
+    public required string BuiltFor { get; init; }
+    public required string ArchiveSha256 { get; init; }
+    /// <summary>Tree hash the venv has on disk (the manifest's, or the relocated tree's).</summary>
+    public required string TreeHash { get; init; }
+    public long UnpackedSize { get; init; }
+    public long FileCount { get; init; }
+    public DateTimeOffset InstalledAt { get; init; }
+}
+
+/// <summary>What the active tag's activation wrote, so a switch knows what to replace and uninstall what to remove.</summary>
+internal sealed record ActivationRecord
+{
+    public required string Tag { get; init; }
+    public IReadOnlyList<string> Units { get; init; } = [];
+    public IReadOnlyList<string> Files { get; init; } = [];
+}
+
+internal sealed record StateEvent(DateTimeOffset Time, string Action, string Tag, string? From);
