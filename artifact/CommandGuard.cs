@@ -7,6 +7,20 @@ namespace OsVenvArtifacts.Artifact;
 /// </summary>
 public static class CommandGuard
 {
+    /// <summary>
+    /// Reports command-line errors as usage errors (exit 2, as docs/exit-codes.md promises) instead of
+    /// System.CommandLine's default exit 1, so scripts can tell a wrong call from a failed one.
+    /// </summary>
+    public static int UsageError(string program, IEnumerable<string> errors)
+    {
+        foreach (var error in errors)
+        {
+            Console.Error.WriteLine($"{program}: usage: {error}");
+        }
+        Console.Error.WriteLine($"{program}: see '{program} --help'");
+        return (int)ExitCode.Usage;
+    }
+
     public static async Task<int> RunAsync(string program, bool verbose, Func<CancellationToken, Task<int>> action, CancellationToken ct)
     {
         try

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using OsVenvArtifacts.Artifact;
 using OsVenvArtifacts.Builder.Cli;
 
 namespace OsVenvArtifacts.Builder;
@@ -15,6 +16,9 @@ internal static class Program
             DiffCommand.Create(),
             RebuildCommand.Create(),
         };
-        return root.Parse(args).InvokeAsync();
+        var parsed = root.Parse(args);
+        return parsed.Errors.Count == 0
+            ? parsed.InvokeAsync()
+            : Task.FromResult(CommandGuard.UsageError("osva-build", parsed.Errors.Select(e => e.Message)));
     }
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using OsVenvArtifacts.Artifact;
 using OsVenvArtifacts.Distributor.Commands;
 
 namespace OsVenvArtifacts.Distributor;
@@ -15,6 +16,9 @@ internal static class Program
         root.Subcommands.Add(VerifyCommand.Create());
         root.Subcommands.Add(YankCommand.Create());
         root.Subcommands.Add(MirrorCommand.Create());
-        return root.Parse(args).InvokeAsync();
+        var parsed = root.Parse(args);
+        return parsed.Errors.Count == 0
+            ? parsed.InvokeAsync()
+            : Task.FromResult(CommandGuard.UsageError("osva-publish", parsed.Errors.Select(e => e.Message)));
     }
 }

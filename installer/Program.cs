@@ -1,11 +1,18 @@
 using System.CommandLine;
+using OsVenvArtifacts.Artifact;
 using OsVenvArtifacts.Installer.Cli;
 
 namespace OsVenvArtifacts.Installer;
 
 internal static class Program
 {
-    public static Task<int> Main(string[] args) => Build().Parse(args).InvokeAsync();
+    public static Task<int> Main(string[] args)
+    {
+        var parsed = Build().Parse(args);
+        return parsed.Errors.Count == 0
+            ? parsed.InvokeAsync()
+            : Task.FromResult(CommandGuard.UsageError("osva-install", parsed.Errors.Select(e => e.Message)));
+    }
 
     public static RootCommand Build()
     {
