@@ -8,7 +8,7 @@ namespace OsVenvArtifacts.Builder.Build;
 /// </summary>
 internal sealed class ArtifactOutput(string directory) : IDisposable
 {
-    private readonly List<(string Temp, string Final)> _files = [];
+    private readonly List<(string? Temp, string Final)> _files = [];
     private bool _committed;
 
     public string Directory => directory;
@@ -21,6 +21,12 @@ internal sealed class ArtifactOutput(string directory) : IDisposable
         return temp;
     }
 
+    /// <summary>
+    /// Deletes <paramref name="fileName"/> at commit, in staging order: an unsigned rebuild must not leave the old
+    /// signature beside the new manifest, where it would be published as if it belonged to it.
+    /// </summary>
+    public void RemoveOnCommit(string fileName) => _files.Add((null, Path.Combine(directory, fileName)));
+
     public FileStream Create(string fileName) =>
         new(Stage(fileName), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16, useAsync: true);
 
@@ -32,11 +38,16 @@ internal sealed class ArtifactOutput(string directory) : IDisposable
         stream.Flush(flushToDisk: true);
     }
 
-    /// <summary>Renames every staged file into place, in the order staged.</summary>
+    /// <summary>Renames every staged file into place (or removes it), in the order staged.</summary>
     public void Commit()
     {
         foreach (var (temp, final) in _files)
         {
+            if (temp is null)
+            {
+                File.Delete(final);
+                continue;
+            }
             File.SetUnixFileMode(temp, (UnixFileMode)0x1A4);
             File.Move(temp, final, overwrite: true);
         }
@@ -48,6 +59,7 @@ internal sealed class ArtifactOutput(string directory) : IDisposable
         if (_committed) return;
         foreach (var (temp, _) in _files)
         {
+            if (temp is null) continue;
             try { File.Delete(temp); }
             catch (IOException) { }
         }

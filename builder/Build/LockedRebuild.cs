@@ -6,7 +6,7 @@ using OsVenvArtifacts.Builder.Release;
 
 namespace OsVenvArtifacts.Builder.Build;
 
-internal sealed record RebuildOptions(string Manifest, string Wheelhouse, string OutDirectory, string? ImagesDirectory, bool Json, bool Verbose);
+internal sealed record RebuildOptions(string Manifest, string Wheelhouse, string OutDirectory, string? ImagesDirectory, string? SigningKey, bool Json, bool Verbose);
 
 /// <summary>
 /// Rebuilds exactly the set a manifest recorded: every package with a wheel hash becomes
@@ -35,6 +35,7 @@ internal static class LockedRebuild
         {
             throw new BuilderException("OSVA-B061", $"{options.Manifest} records no wheel hashes", "only manifests of wheelhouse builds can be rebuilt locked", ExitCode.InvalidInput);
         }
+        using var signer = ManifestSigner.Open(options.SigningKey);
         var platform = PlatformFolder(manifest);
         var spec = new ServiceSpec
         {
@@ -58,8 +59,10 @@ internal static class LockedRebuild
         var inputs = new BuildInputs();
         var wheels = await inputs.WheelsAsync(spec.Wheelhouse, ct);
         var key = await BuildInputs.KeyAsync(spec, platform, image.Id, wheels, locked.ToString(), ct);
-        var buildOptions = new BuildOptions(options.Manifest, options.OutDirectory, 1, [], null, S3Settings.FromEnvironment(), options.ImagesDirectory, options.Json, options.Verbose);
-        var outcome = (await ReleaseBuilder.RunJobsAsync([new BuildJob(spec, image, wheels, key, locked.ToString())], engine, log, Path.GetFullPath(options.OutDirectory), buildOptions, ct)).Single();
+        var buildOptions = new BuildOptions(options.Manifest, options.OutDirectory, 1, [], null, S3Settings.FromEnvironment(), options.ImagesDirectory,
+            options.SigningKey, options.Json, options.Verbose);
+        var outcome = (await ReleaseBuilder.RunJobsAsync([new BuildJob(spec, image, wheels, key, locked.ToString())], engine, log,
+            Path.GetFullPath(options.OutDirectory), buildOptions, signer, ct)).Single();
         var same = outcome.Sha256 == manifest.Archive.Sha256 ? "identical to the manifest" : $"differs from the manifest's {manifest.Archive.Sha256}";
         await Console.Out.WriteLineAsync($"{outcome.Path} {outcome.Sha256} {outcome.Size} {outcome.Status} ({same})");
         return 0;

@@ -14,6 +14,7 @@ internal sealed record BuildOptions(
     string? Store,
     S3Settings S3,
     string? ImagesDirectory,
+    string? SigningKey,
     bool Json,
     bool Verbose);
 
@@ -27,6 +28,7 @@ internal static class ReleaseBuilder
     {
         var release = await ReleaseParser.LoadAsync(options.ReleaseFile, ct);
         var services = Select(release, options.Only);
+        using var signer = ManifestSigner.Open(options.SigningKey);
         var log = new BuildLog(options.Verbose);
         Directory.CreateDirectory(options.OutDirectory);
         var outDirectory = Path.GetFullPath(options.OutDirectory);
@@ -47,22 +49,30 @@ internal static class ReleaseBuilder
                 jobs.Add(new BuildJob(spec, image, wheels, key, null));
             }
         }
-        var outcomes = await RunJobsAsync(jobs, engine, log, outDirectory, options, ct);
+        var outcomes = await RunJobsAsync(jobs, engine, log, outDirectory, options, signer, ct);
         Report(outcomes, options.Json);
         return 0;
     }
 
     /// <summary>Builds the jobs that are not cached; shared with <c>rebuild</c>.</summary>
     internal static async Task<List<BuildOutcome>> RunJobsAsync(List<BuildJob> jobs, DockerEngine engine, BuildLog log, string outDirectory,
-        BuildOptions options, CancellationToken ct)
+        BuildOptions options, ManifestSigner? signer, CancellationToken ct)
     {
         using var cache = await ArtifactCache.OpenAsync(outDirectory, options.Store, options.S3, ct);
-        var builder = new ServiceBuilder(engine, log);
+        var builder = new ServiceBuilder(engine, log, signer);
         using var gate = new SemaphoreSlim(Math.Max(1, options.Jobs));
         var failures = new List<BuilderException>();
         var tasks = jobs.Select(async job =>
         {
-            if (await cache.FindAsync(job, ct) is { } hit) return hit;
+            if (await cache.FindAsync(job, ct) is { } hit)
+            {
+                // A hit in --out is signed now if it was built unsigned; a store hit is the store's business.
+                if (signer is not null && Path.GetDirectoryName(hit.Path) == outDirectory)
+                {
+                    await signer.EnsureSignedAsync(outDirectory, new ArtifactId(hit.Service, hit.Tag, PlatformId.Parse(hit.Platform)), ct);
+                }
+                return hit;
+            }
             await gate.WaitAsync(ct);
             try
             {

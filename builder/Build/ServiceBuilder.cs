@@ -24,7 +24,7 @@ internal sealed record BuildJob(ServiceSpec Spec, PlatformImage Image, IReadOnly
 /// wheelhouse and the build script put in through the archive API, the venv made at its final path,
 /// the tree copied out through the archive API and packed by <see cref="VenvPacker"/>.
 /// </summary>
-internal sealed class ServiceBuilder(DockerEngine engine, BuildLog log)
+internal sealed class ServiceBuilder(DockerEngine engine, BuildLog log, ManifestSigner? signer)
 {
     private static readonly string Script = ReadScript();
 
@@ -116,7 +116,16 @@ internal sealed class ServiceBuilder(DockerEngine engine, BuildLog log)
             };
             await output2.WriteAllBytesAsync(id.ChecksumFileName, System.Text.Encoding.UTF8.GetBytes(Sha256.ChecksumLine(packed.Sha256, id.ArchiveFileName)), ct);
             await output2.WriteAllBytesAsync(id.SbomFileName, Sbom.Write(manifest), ct);
-            await output2.WriteAllBytesAsync(id.ManifestFileName, ArtifactJson.Serialize(manifest), ct);
+            var manifestBytes = ArtifactJson.Serialize(manifest);
+            if (signer is not null)
+            {
+                await output2.WriteAllBytesAsync(id.SignatureFileName, System.Text.Encoding.ASCII.GetBytes(signer.Sign(manifestBytes)), ct);
+            }
+            else
+            {
+                output2.RemoveOnCommit(id.SignatureFileName);
+            }
+            await output2.WriteAllBytesAsync(id.ManifestFileName, manifestBytes, ct);
             output2.Commit();
             log.Done(name);
             return new BuildOutcome(spec.Name, spec.Tag, platform.ToString(), Path.Combine(outDirectory, id.ArchiveFileName),

@@ -130,8 +130,17 @@ listing = subprocess.run([python, "-c", """
 import importlib.metadata as md, json, os, sys
 bindir = os.path.join(sys.prefix, "bin")
 dists = [(d.metadata["Name"], d.version, sorted(e.name for e in d.entry_points if e.group == "console_scripts")) for d in md.distributions(path=[p for p in sys.path if p.startswith(sys.prefix)])]
+# The distributions distroPackages' modules come from live outside the venv (system site-packages), yet the
+# venv runs with them: record them too (no wheel, so no wheel hash), without their scripts.
+seen = {d[0].lower() for d in dists}
+owners = md.packages_distributions()
+for module in json.loads(sys.argv[1]):
+    for name in owners.get(module.split(".")[0], []):
+        if name.lower() not in seen:
+            seen.add(name.lower())
+            dists.append((md.metadata(name)["Name"], md.version(name), []))
 print(json.dumps(dists))
-"""], stdout=subprocess.PIPE, text=True, env=env, check=True).stdout
+""", json.dumps(job["distroPackages"])], stdout=subprocess.PIPE, text=True, env=env, check=True).stdout
 packages, scripts = [], set()
 for name, version, entry_scripts in json.loads(listing):
     packages.append({"name": name, "version": version, "wheelSha256": wheel_of.get(norm(name))})

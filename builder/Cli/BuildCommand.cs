@@ -18,7 +18,7 @@ internal static class BuildCommand
     {
         var command = new Command("build", "Build every service of a release file into reproducible artifacts")
         {
-            Release, Out, Jobs, Only, Store, CommonOptions.Images, CommonOptions.S3Endpoint, CommonOptions.S3Region, CommonOptions.S3PathStyle,
+            Release, Out, Jobs, Only, Store, CommonOptions.SigningKey, CommonOptions.Images, CommonOptions.S3Endpoint, CommonOptions.S3Region, CommonOptions.S3PathStyle,
             CommonOptions.Json, CommonOptions.Verbose,
         };
         command.SetAction((ParseResult r, CancellationToken ct) =>
@@ -35,6 +35,7 @@ internal static class BuildCommand
                     r.GetValue(Store),
                     S3Settings.FromEnvironment(r.GetValue(CommonOptions.S3Endpoint), r.GetValue(CommonOptions.S3Region), r.GetValue(CommonOptions.S3PathStyle)),
                     r.GetValue(CommonOptions.Images),
+                    r.GetValue(CommonOptions.SigningKey),
                     r.GetValue(CommonOptions.Json),
                     verbose);
                 return ReleaseBuilder.RunAsync(options, c);

@@ -15,13 +15,14 @@ internal static class RebuildCommand
     {
         var command = new Command("rebuild", "Rebuild exactly the package set a manifest records (pip --require-hashes)")
         {
-            Manifest, Wheelhouse, Out, CommonOptions.Images, CommonOptions.Json, CommonOptions.Verbose,
+            Manifest, Wheelhouse, Out, CommonOptions.SigningKey, CommonOptions.Images, CommonOptions.Json, CommonOptions.Verbose,
         };
         command.SetAction((ParseResult r, CancellationToken ct) =>
         {
             var verbose = r.GetValue(CommonOptions.Verbose);
             return CommandGuard.RunAsync(CommonOptions.Program, verbose, c => LockedRebuild.RunAsync(new RebuildOptions(
-                r.GetValue(Manifest)!, r.GetValue(Wheelhouse)!, r.GetValue(Out)!, r.GetValue(CommonOptions.Images), r.GetValue(CommonOptions.Json), verbose), c), ct);
+                r.GetValue(Manifest)!, r.GetValue(Wheelhouse)!, r.GetValue(Out)!, r.GetValue(CommonOptions.Images), r.GetValue(CommonOptions.SigningKey),
+                r.GetValue(CommonOptions.Json), verbose), c), ct);
         });
         return command;
     }

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Security.Cryptography;
 using OsVenvArtifacts.Artifact;
 using OsVenvArtifacts.Artifact.Store;
 
@@ -99,10 +98,15 @@ internal static class VerifyCommand
             throw new PublishException("OSVA-P063", $"{id.SignatureFileName} is not in the store, so the manifest cannot be checked",
                 "sign the manifest when building and republish, or verify without --public-key", ExitCode.VerificationFailed);
         }
-        var signature = Convert.FromBase64String(System.Text.Encoding.ASCII.GetString(await ReadAllAsync(store, key, ct)).Trim());
-        using var ecdsa = ECDsa.Create();
-        ecdsa.ImportFromPem(await File.ReadAllTextAsync(publicKey, ct));
-        if (!ecdsa.VerifyData(manifest, signature, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence))
+        if (!File.Exists(publicKey))
+        {
+            throw new PublishException("OSVA-P065", $"--public-key {publicKey} does not exist",
+                "give the PEM public key that matches the build's --signing-key (openssl ec -in key.pem -pubout -out pub.pem)", ExitCode.InvalidInput);
+        }
+        // The shared contract code: a key that is not P-256 PEM and a signature that is not base64 DER are one-line errors too.
+        using var trusted = ManifestSignature.LoadKey(publicKey);
+        var signature = System.Text.Encoding.ASCII.GetString(await ReadAllAsync(store, key, ct));
+        if (!ManifestSignature.Verify(manifest, signature, [trusted]))
         {
             throw new PublishException("OSVA-P064", $"{id.SignatureFileName} does not match {id.ManifestFileName} under key {publicKey}",
                 "the manifest was changed or signed with another key; rebuild and republish", ExitCode.VerificationFailed);

@@ -297,6 +297,38 @@ public abstract class StoreContractTests(PublishStoreFixture fixture) : IDisposa
     }
 
     [StoreFact]
+    public async Task Signed_artifact_is_published_with_its_sig_and_verify_checks_it_with_the_public_key()
+    {
+        var a = await PublishTestArtifacts.WriteSmallAsync(_work.Combine("a"), "nova", "31.0.0");
+        using var release = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        using var other = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        var releasePub = _work.Combine("release.pub.pem");
+        var otherPub = _work.Combine("other.pub.pem");
+        await File.WriteAllTextAsync(releasePub, release.ExportSubjectPublicKeyInfoPem());
+        await File.WriteAllTextAsync(otherPub, other.ExportSubjectPublicKeyInfoPem());
+        await File.WriteAllTextAsync(a.ManifestPath + ".sig", ManifestSignature.Sign(await File.ReadAllBytesAsync(a.ManifestPath), release));
+
+        Assert.Equal(0, (await RunAsync("publish", a.Directory)).ExitCode);
+        var valid = await RunAsync("verify", "nova", "31.0.0", "--public-key", releasePub);
+        Assert.True(valid.ExitCode == 0 && valid.Stdout.Contains("signature valid", StringComparison.Ordinal), valid.ToString());
+
+        var wrongKey = await RunAsync("verify", "nova", "31.0.0", "--public-key", otherPub);
+        Assert.Equal((int)ExitCode.VerificationFailed, wrongKey.ExitCode);
+        Assert.Contains("OSVA-P064", Assert.Single(PublishCli.Lines(wrongKey.Stderr)));
+
+        // A .sig that is not even base64 is the same one-line refusal, not a crash.
+        var garbled = _work.Combine("garbled.sig");
+        await File.WriteAllTextAsync(garbled, "not base64 at all\n");
+        using (var store = OpenStore())
+        {
+            await store.PutFileAsync(a.Id.StoreKey(a.Id.SignatureFileName), garbled, await Sha256.OfFileAsync(garbled, default), null, default);
+        }
+        var broken = await RunAsync("verify", "nova", "31.0.0", "--public-key", releasePub);
+        Assert.Equal((int)ExitCode.VerificationFailed, broken.ExitCode);
+        Assert.Contains("OSVA-P064", Assert.Single(PublishCli.Lines(broken.Stderr)));
+    }
+
+    [StoreFact]
     public async Task Yank_takes_the_tag_out_of_the_index_and_deletes_its_files_and_aliases()
     {
         foreach (var tag in new[] { "1.0.0", "2.0.0" })

@@ -1,20 +1,17 @@
 namespace OsVenvArtifacts.TestSupport;
 
 /// <summary>
-/// The real osva programs as a user runs them: osva-build and osva-publish from their build output,
+/// The real osva programs as a user runs them: osva-build and osva-publish as built with the tests,
 /// osva-install as the NativeAOT binary `make publish-installer` writes (what hosts run), falling back
 /// to its managed build outside CI.
 /// </summary>
 public static class OsvaPrograms
 {
-    private static readonly string Configuration =
-        AppContext.BaseDirectory.Contains("/Debug/", StringComparison.Ordinal) ? "Debug" : "Release";
-
     public static Task<ProcessResult> BuildAsync(IEnumerable<string> args, IDictionary<string, string>? env = null) =>
-        RunManagedAsync("builder", "osva-build", args, env);
+        RunManagedAsync("osva-build", args, env);
 
     public static Task<ProcessResult> PublishAsync(IEnumerable<string> args, IDictionary<string, string>? env = null) =>
-        RunManagedAsync("distributor", "osva-publish", args, env);
+        RunManagedAsync("osva-publish", args, env);
 
     public static Task<ProcessResult> InstallAsync(IEnumerable<string> args, IDictionary<string, string>? env = null)
     {
@@ -25,7 +22,7 @@ public static class OsvaPrograms
         {
             throw new FileNotFoundException($"the NativeAOT installer is missing at {native}; `make test` publishes it first");
         }
-        return RunManagedAsync("installer", "osva-install", args, env);
+        return RunManagedAsync("osva-install", args, env);
     }
 
     /// <summary>Environment for talking to the loopback s3rver with the standard AWS variables.</summary>
@@ -39,12 +36,16 @@ public static class OsvaPrograms
         ["AWS_EC2_METADATA_DISABLED"] = "true",
     };
 
-    private static Task<ProcessResult> RunManagedAsync(string folder, string assembly, IEnumerable<string> args, IDictionary<string, string>? env)
+    /// <summary>
+    /// Runs a program from the copy the test project's build put beside the test assembly, so the test always
+    /// runs the code it was built with, whatever the configuration or artifacts path.
+    /// </summary>
+    private static Task<ProcessResult> RunManagedAsync(string assembly, IEnumerable<string> args, IDictionary<string, string>? env)
     {
-        var dll = Path.Combine(TestEnvironment.RepoRoot, folder, "bin", Configuration, "net10.0", assembly + ".dll");
+        var dll = Path.Combine(AppContext.BaseDirectory, assembly + ".dll");
         if (!File.Exists(dll))
         {
-            throw new FileNotFoundException($"{dll} is missing; build the solution with -c {Configuration} first");
+            throw new FileNotFoundException($"{dll} is missing; the test project must reference the {assembly} project");
         }
         return ProcessRunner.RunAsync("dotnet", [dll, .. args], env);
     }

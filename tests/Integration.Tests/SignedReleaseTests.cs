@@ -1,0 +1,173 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using OsVenvArtifacts.TestSupport;
+
+namespace OsVenvArtifacts.Integration.Tests;
+
+/// <summary>
+/// Builds demo 1.0.0 and 2.0.0 once, signed with a key made by the real openssl, with the real osva-build on the real
+/// Docker engine (a wheelhouse from generated projects, no PyPI), as <see cref="DemoReleaseFixture"/> does unsigned.
+/// </summary>
+public sealed class SignedReleaseFixture : IAsyncLifetime, IDisposable
+{
+    private readonly TempDirectory _work = new("integration-signed");
+
+    public string OutDir => _work.Combine("out");
+    public string SigningKey => _work.Combine("release-key.pem");
+    public string PublicKey => _work.Combine("release-pub.pem");
+    /// <summary>A key pair the release was not signed with, for a forged signature.</summary>
+    public string OtherKey => _work.Combine("other-key.pem");
+    public ProcessResult? Failure { get; private set; }
+
+    public async Task InitializeAsync()
+    {
+        if (!TestEnvironment.InCi && !TestEnvironment.DockerAnswers()) return;
+        foreach (var args in new[]
+        {
+            new[] { "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", SigningKey },
+            ["ec", "-in", SigningKey, "-pubout", "-out", PublicKey],
+            ["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", OtherKey],
+        })
+        {
+            if (!await SucceedsAsync(ProcessRunner.RunAsync("openssl", args))) return;
+        }
+
+        var src = _work.Combine("src");
+        string[] projects = [PythonProjects.WriteHello(src, version: "1.0.0"), PythonProjects.WriteHello(src, version: "2.0.0")];
+        if (!await SucceedsAsync(OsvaPrograms.BuildAsync(["wheels", .. projects, "--out", _work.Combine("wheels")]))) return;
+        foreach (var tag in new[] { "1.0.0", "2.0.0" })
+        {
+            var release = _work.Combine($"release-{tag}.yaml");
+            await File.WriteAllTextAsync(release, $$"""
+                release: demo-{{tag}}
+                defaults:
+                  platforms: [debian-12]
+                  wheelhouse: ./wheels
+                  sourceDateEpoch: 1700000000
+                services:
+                  - name: demo
+                    tag: {{tag}}
+                    requirements: [osva-demo-hello=={{tag}}]
+                    consoleScripts: [osva-hello, osva-hello-manage]
+                    systemd: { units: [ { name: demo-api, execStart: osva-hello } ] }
+                    rootwrap: { configPath: /etc/demo/rootwrap.conf, command: demo-rootwrap }
+                """);
+            if (!await SucceedsAsync(OsvaPrograms.BuildAsync(["build", release, "--out", OutDir, "--signing-key", SigningKey]))) return;
+        }
+    }
+
+    private async Task<bool> SucceedsAsync(Task<ProcessResult> run)
+    {
+        var result = await run;
+        if (result.ExitCode != 0) Failure = result;
+        return result.ExitCode == 0;
+    }
+
+    /// <summary>Fails the calling test with the tool's own output when the shared build did not succeed.</summary>
+    public void EnsureBuilt() => Assert.True(Failure is null && File.Exists(ArtifactFile("2.0.0", ".manifest.json.sig")), $"signed build failed: {Failure}");
+
+    public string ArtifactFile(string tag, string suffix) => Path.Combine(OutDir, $"demo-{tag}-debian-12-x86_64-py3.11{suffix}");
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    public void Dispose() => _work.Dispose();
+}
+
+/// <summary>
+/// Signed artifacts end to end with the real binaries: osva-build --signing-key, osva-publish to a directory store,
+/// osva-publish verify --public-key, osva-install --trusted-key; a manifest changed in the store is refused by its
+/// signature alone, and the tag installed before stays active.
+/// </summary>
+public sealed class SignedReleaseTests(SignedReleaseFixture release) : IClassFixture<SignedReleaseFixture>
+{
+    [DockerFact]
+    public async Task Signed_release_is_published_verified_with_the_public_key_and_installed_with_the_trusted_key()
+    {
+        release.EnsureBuilt();
+        using var store = new TempDirectory("store");
+        using var root = new TempDirectory("root");
+
+        var published = await OsvaPrograms.PublishAsync(["publish", release.OutDir, "--store", store.Path]);
+        Assert.True(published.ExitCode == 0, published.ToString());
+        var storedSig = store.Combine("demo", "1.0.0", Path.GetFileName(release.ArtifactFile("1.0.0", ".manifest.json.sig")));
+        Assert.Equal(await File.ReadAllBytesAsync(release.ArtifactFile("1.0.0", ".manifest.json.sig")), await File.ReadAllBytesAsync(storedSig));
+
+        var verified = await OsvaPrograms.PublishAsync(["verify", "--store", store.Path, "demo", "1.0.0", "--public-key", release.PublicKey]);
+        Assert.True(verified.ExitCode == 0, verified.ToString());
+        Assert.Contains("signature valid", verified.Stdout, StringComparison.Ordinal);
+
+        var installed = await OsvaPrograms.InstallAsync(["install", "demo", "1.0.0", "--store", store.Path, "--root", root.Path, "--trusted-key", release.PublicKey]);
+        Assert.True(installed.ExitCode == 0, installed.ToString());
+        Assert.Equal("1.0.0", await ActiveTagAsync(root));
+        var venv = root.Combine("openstack", "venvs", "demo-1.0.0");
+        var hello = await ProcessRunner.RunAsync(Path.Combine(venv, "bin", "python"), [Path.Combine(venv, "bin", "osva-hello")]);
+        Assert.True(hello.ExitCode == 0 && hello.Stdout.StartsWith("hello from osva 1.0.0", StringComparison.Ordinal), hello.ToString());
+    }
+
+    [DockerTheory]
+    [InlineData("manifest-edited", "rootwrap command changed to another program, index's manifest sha256 updated to match: only the signature can tell")]
+    [InlineData("signed-by-another-key", "manifest untouched, .sig replaced by a valid signature from a key the host does not trust")]
+    public async Task Manifest_changed_in_the_store_is_refused_by_its_signature_and_the_previous_tag_stays_active(string tampering, string reason)
+    {
+        release.EnsureBuilt();
+        using var store = new TempDirectory("store");
+        using var root = new TempDirectory("root");
+        var published = await OsvaPrograms.PublishAsync(["publish", release.OutDir, "--store", store.Path]);
+        Assert.True(published.ExitCode == 0, published.ToString());
+        var first = await OsvaPrograms.InstallAsync(["install", "demo", "1.0.0", "--store", store.Path, "--root", root.Path, "--trusted-key", release.PublicKey]);
+        Assert.True(first.ExitCode == 0, first.ToString());
+        var sudoersBefore = await File.ReadAllTextAsync(root.Combine("etc", "sudoers.d", "demo_osva"));
+
+        var manifest = store.Combine("demo", "2.0.0", Path.GetFileName(release.ArtifactFile("2.0.0", ".manifest.json")));
+        if (tampering == "manifest-edited")
+        {
+            await EditManifestAndIndexAsync(store, manifest);
+        }
+        else
+        {
+            var forged = await ProcessRunner.RunAsync("sh", ["-c", "openssl dgst -sha256 -sign \"$1\" \"$2\" | base64 -w0 > \"$2.sig\"", "sh", release.OtherKey, manifest]);
+            Assert.True(forged.ExitCode == 0, forged.ToString());
+        }
+
+        var second = await OsvaPrograms.InstallAsync(["install", "demo", "2.0.0", "--store", store.Path, "--root", root.Path, "--trusted-key", release.PublicKey]);
+
+        Assert.True(second.ExitCode == 4, $"{reason}: {second}");
+        var error = second.Stderr.Trim();
+        Assert.DoesNotContain('\n', error);
+        Assert.Contains("OSVA-I015", error, StringComparison.Ordinal);
+        Assert.Contains(Path.GetFileName(manifest) + ".sig", error, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(root.Combine("openstack", "venvs", "demo-2.0.0")), "nothing of 2.0.0 is unpacked");
+        Assert.True(File.Exists(root.Combine("openstack", "venvs", "demo-1.0.0", "bin", "osva-hello")), "1.0.0 is still installed");
+        Assert.Equal("1.0.0", await ActiveTagAsync(root));
+        Assert.Equal(sudoersBefore, await File.ReadAllTextAsync(root.Combine("etc", "sudoers.d", "demo_osva")));
+
+        // The publisher's own check agrees, and without a key the hashes alone still pass: the signature is what caught it.
+        var verify = await OsvaPrograms.PublishAsync(["verify", "--store", store.Path, "demo", "2.0.0", "--public-key", release.PublicKey]);
+        Assert.True(verify.ExitCode == 4 && verify.Stderr.Contains("OSVA-P064", StringComparison.Ordinal), verify.ToString());
+        var hashesOnly = await OsvaPrograms.PublishAsync(["verify", "--store", store.Path, "demo", "2.0.0"]);
+        Assert.True(hashesOnly.ExitCode == 0, hashesOnly.ToString());
+    }
+
+    /// <summary>A real attack on a writable store: point sudoers at another program and keep every hash consistent.</summary>
+    private static async Task EditManifestAndIndexAsync(TempDirectory store, string manifest)
+    {
+        var text = await File.ReadAllTextAsync(manifest);
+        Assert.Contains("\"demo-rootwrap\"", text, StringComparison.Ordinal);
+        var edited = Encoding.UTF8.GetBytes(text.Replace("\"demo-rootwrap\"", "\"demo-rootwrap-evil\"", StringComparison.Ordinal));
+        await File.WriteAllBytesAsync(manifest, edited);
+
+        var indexPath = store.Combine("demo", "index.json");
+        var index = JsonNode.Parse(await File.ReadAllTextAsync(indexPath))!;
+        var entry = index["tags"]!.AsArray().Single(t => (string?)t!["tag"] == "2.0.0")!["artifacts"]!.AsArray().Single()!;
+        entry["manifestSha256"] = Artifact.Sha256.Of(edited);
+        await File.WriteAllTextAsync(indexPath, index.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    private static async Task<string?> ActiveTagAsync(TempDirectory root)
+    {
+        await using var state = File.OpenRead(root.Combine("var", "lib", "osva", "demo.json"));
+        using var json = await JsonDocument.ParseAsync(state);
+        return json.RootElement.GetProperty("active").GetString();
+    }
+}
