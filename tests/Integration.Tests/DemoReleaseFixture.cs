@@ -4,27 +4,37 @@ namespace OsVenvArtifacts.Integration.Tests;
 
 /// <summary>
 /// Builds the demo service once for the whole class with the real osva-build on the real Docker engine:
-/// a wheelhouse made from a generated project (no PyPI), then tags 1.0.0 and 2.0.0 from a release file.
+/// a wheelhouse made from a generated project (no PyPI), then tags 1.0.0 and 2.0.0, signed with a key made by
+/// the real openssl. Installs without --trusted-key ignore the signature, so one build serves every test.
 /// </summary>
 public sealed class DemoReleaseFixture : IAsyncLifetime, IDisposable
 {
     private readonly TempDirectory _work = new("integration");
 
-    public string WorkDir => _work.Path;
     public string Wheelhouse => _work.Combine("wheels");
     public string OutDir => _work.Combine("out");
-    public ProcessResult? WheelsResult { get; private set; }
-    public ProcessResult? BuildResult { get; private set; }
+    public string SigningKey => _work.Combine("release-key.pem");
+    public string PublicKey => _work.Combine("release-pub.pem");
+    /// <summary>A key the release was not signed with, for a forged signature.</summary>
+    public string OtherKey => _work.Combine("other-key.pem");
+    public ProcessResult? Failure { get; private set; }
 
     public async Task InitializeAsync()
     {
         if (!TestEnvironment.InCi && !TestEnvironment.DockerAnswers()) return;
+        foreach (var args in new[]
+        {
+            new[] { "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", SigningKey },
+            ["ec", "-in", SigningKey, "-pubout", "-out", PublicKey],
+            ["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", OtherKey],
+        })
+        {
+            if (!await SucceedsAsync(ProcessRunner.RunAsync("openssl", args))) return;
+        }
 
         var src = _work.Combine("src");
-        var v1 = PythonProjects.WriteHello(src, version: "1.0.0");
-        var v2 = PythonProjects.WriteHello(src, version: "2.0.0");
-        WheelsResult = await OsvaPrograms.BuildAsync(["wheels", v1, v2, "--out", Wheelhouse]);
-        if (WheelsResult.ExitCode != 0) return;
+        string[] projects = [PythonProjects.WriteHello(src, version: "1.0.0"), PythonProjects.WriteHello(src, version: "2.0.0")];
+        if (!await SucceedsAsync(OsvaPrograms.BuildAsync(["wheels", .. projects, "--out", Wheelhouse]))) return;
 
         // A release lists each service once: the two tags are two releases built into one output directory.
         foreach (var tag in new[] { "1.0.0", "2.0.0" })
@@ -44,17 +54,20 @@ public sealed class DemoReleaseFixture : IAsyncLifetime, IDisposable
                     systemd: { units: [ { name: demo-api, execStart: osva-hello } ] }
                     rootwrap: { configPath: /etc/demo/rootwrap.conf, command: demo-rootwrap }
                 """);
-            BuildResult = await OsvaPrograms.BuildAsync(["build", release, "--out", OutDir]);
-            if (BuildResult.ExitCode != 0) return;
+            if (!await SucceedsAsync(OsvaPrograms.BuildAsync(["build", release, "--out", OutDir, "--signing-key", SigningKey]))) return;
         }
     }
 
-    /// <summary>Fails the calling test with the tool's own output when the shared build did not succeed.</summary>
-    public void EnsureBuilt()
+    private async Task<bool> SucceedsAsync(Task<ProcessResult> run)
     {
-        Assert.True(WheelsResult is { ExitCode: 0 }, $"osva-build wheels failed: {WheelsResult}");
-        Assert.True(BuildResult is { ExitCode: 0 }, $"osva-build build failed: {BuildResult}");
+        var result = await run;
+        if (result.ExitCode != 0) Failure = result;
+        return result.ExitCode == 0;
     }
+
+    /// <summary>Fails the calling test with the tool's own output when the shared build did not succeed.</summary>
+    public void EnsureBuilt() =>
+        Assert.True(Failure is null && File.Exists(ArtifactFile("2.0.0", ".manifest.json.sig")), $"the shared demo build failed: {Failure}");
 
     public string ArtifactFile(string tag, string suffix) =>
         Path.Combine(OutDir, $"demo-{tag}-debian-12-x86_64-py3.11{suffix}");
@@ -62,4 +75,11 @@ public sealed class DemoReleaseFixture : IAsyncLifetime, IDisposable
     public Task DisposeAsync() => Task.CompletedTask;
 
     public void Dispose() => _work.Dispose();
+}
+
+/// <summary>One demo build shared by every class that needs it.</summary>
+[CollectionDefinition(Name)]
+public sealed class SharedDemoRelease : ICollectionFixture<DemoReleaseFixture>
+{
+    public const string Name = "demo release";
 }

@@ -6,80 +6,12 @@ using OsVenvArtifacts.TestSupport;
 namespace OsVenvArtifacts.Integration.Tests;
 
 /// <summary>
-/// Builds demo 1.0.0 and 2.0.0 once, signed with a key made by the real openssl, with the real osva-build on the real
-/// Docker engine (a wheelhouse from generated projects, no PyPI), as <see cref="DemoReleaseFixture"/> does unsigned.
-/// </summary>
-public sealed class SignedReleaseFixture : IAsyncLifetime, IDisposable
-{
-    private readonly TempDirectory _work = new("integration-signed");
-
-    public string OutDir => _work.Combine("out");
-    public string SigningKey => _work.Combine("release-key.pem");
-    public string PublicKey => _work.Combine("release-pub.pem");
-    /// <summary>A key pair the release was not signed with, for a forged signature.</summary>
-    public string OtherKey => _work.Combine("other-key.pem");
-    public ProcessResult? Failure { get; private set; }
-
-    public async Task InitializeAsync()
-    {
-        if (!TestEnvironment.InCi && !TestEnvironment.DockerAnswers()) return;
-        foreach (var args in new[]
-        {
-            new[] { "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", SigningKey },
-            ["ec", "-in", SigningKey, "-pubout", "-out", PublicKey],
-            ["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", OtherKey],
-        })
-        {
-            if (!await SucceedsAsync(ProcessRunner.RunAsync("openssl", args))) return;
-        }
-
-        var src = _work.Combine("src");
-        string[] projects = [PythonProjects.WriteHello(src, version: "1.0.0"), PythonProjects.WriteHello(src, version: "2.0.0")];
-        if (!await SucceedsAsync(OsvaPrograms.BuildAsync(["wheels", .. projects, "--out", _work.Combine("wheels")]))) return;
-        foreach (var tag in new[] { "1.0.0", "2.0.0" })
-        {
-            var release = _work.Combine($"release-{tag}.yaml");
-            await File.WriteAllTextAsync(release, $$"""
-                release: demo-{{tag}}
-                defaults:
-                  platforms: [debian-12]
-                  wheelhouse: ./wheels
-                  sourceDateEpoch: 1700000000
-                services:
-                  - name: demo
-                    tag: {{tag}}
-                    requirements: [osva-demo-hello=={{tag}}]
-                    consoleScripts: [osva-hello, osva-hello-manage]
-                    systemd: { units: [ { name: demo-api, execStart: osva-hello } ] }
-                    rootwrap: { configPath: /etc/demo/rootwrap.conf, command: demo-rootwrap }
-                """);
-            if (!await SucceedsAsync(OsvaPrograms.BuildAsync(["build", release, "--out", OutDir, "--signing-key", SigningKey]))) return;
-        }
-    }
-
-    private async Task<bool> SucceedsAsync(Task<ProcessResult> run)
-    {
-        var result = await run;
-        if (result.ExitCode != 0) Failure = result;
-        return result.ExitCode == 0;
-    }
-
-    /// <summary>Fails the calling test with the tool's own output when the shared build did not succeed.</summary>
-    public void EnsureBuilt() => Assert.True(Failure is null && File.Exists(ArtifactFile("2.0.0", ".manifest.json.sig")), $"signed build failed: {Failure}");
-
-    public string ArtifactFile(string tag, string suffix) => Path.Combine(OutDir, $"demo-{tag}-debian-12-x86_64-py3.11{suffix}");
-
-    public Task DisposeAsync() => Task.CompletedTask;
-
-    public void Dispose() => _work.Dispose();
-}
-
-/// <summary>
 /// Signed artifacts end to end with the real binaries: osva-build --signing-key, osva-publish to a directory store,
 /// osva-publish verify --public-key, osva-install --trusted-key; a manifest changed in the store is refused by its
 /// signature alone, and the tag installed before stays active.
 /// </summary>
-public sealed class SignedReleaseTests(SignedReleaseFixture release) : IClassFixture<SignedReleaseFixture>
+[Collection(SharedDemoRelease.Name)]
+public sealed class SignedReleaseTests(DemoReleaseFixture release)
 {
     [DockerFact]
     public async Task Signed_release_is_published_verified_with_the_public_key_and_installed_with_the_trusted_key()

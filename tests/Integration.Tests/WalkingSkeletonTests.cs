@@ -8,7 +8,8 @@ namespace OsVenvArtifacts.Integration.Tests;
 /// and to a directory, the NativeAOT osva-install into a scratch root with real visudo, then the
 /// installed console script runs.
 /// </summary>
-public sealed class WalkingSkeletonTests(DemoReleaseFixture release) : IClassFixture<DemoReleaseFixture>
+[Collection(SharedDemoRelease.Name)]
+public sealed class WalkingSkeletonTests(DemoReleaseFixture release)
 {
     [DockerAndS3Fact]
     public async Task Build_publish_to_s3_and_install_runs_the_console_script()
