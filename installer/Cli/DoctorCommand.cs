@@ -11,7 +11,9 @@ internal static class DoctorCommand
         var command = new Command("doctor", "Find venvs a host change broke and say how to fix them");
         command.Arguments.Add(CommonOptions.OptionalService);
         CommonOptions.AddOutput(command);
-        CommonOptions.Bind(command, (r, ct) => new LifecycleOperations(CommonOptions.Environment(r)).DoctorAsync(r.GetValue(CommonOptions.OptionalService), ct));
+        CommonOptions.Bind(command, (r, ct) => new LifecycleOperations(CommonOptions.Environment(r)).DoctorAsync(Options(r), ct));
         return command;
     }
+
+    private static DoctorOptions Options(ParseResult r) => new(r.GetValue(CommonOptions.OptionalService));
 }

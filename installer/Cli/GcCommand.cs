@@ -13,8 +13,10 @@ internal static class GcCommand
         command.Options.Add(CommonOptions.Keep);
         command.Options.Add(CommonOptions.DryRun);
         CommonOptions.AddOutput(command);
-        CommonOptions.Bind(command, (r, ct) => new LifecycleOperations(CommonOptions.Environment(r)).GcAsync(
-            r.GetValue(CommonOptions.Service)!, r.GetValue(CommonOptions.Keep), r.GetValue(CommonOptions.DryRun), ct));
+        CommonOptions.Bind(command, (r, ct) => new LifecycleOperations(CommonOptions.Environment(r)).GcAsync(Options(r), ct));
         return command;
     }
+
+    private static GcOptions Options(ParseResult r) =>
+        new(r.GetValue(CommonOptions.Service)!, r.GetValue(CommonOptions.Keep), r.GetValue(CommonOptions.DryRun));
 }

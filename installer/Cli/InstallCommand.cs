@@ -22,19 +22,21 @@ internal static class InstallCommand
         command.Options.Add(CommonOptions.TrustedKeys);
         CommonOptions.AddActivation(command);
         CommonOptions.AddOutput(command);
-        CommonOptions.Bind(command, (r, ct) => new InstallOperation(CommonOptions.Environment(r)).RunAsync(new InstallRequest
-        {
-            Service = r.GetValue(CommonOptions.Service)!,
-            TagOrAlias = r.GetValue(CommonOptions.Tag)!,
-            Store = StoreLocation.Parse(r.GetValue(CommonOptions.Store)!),
-            S3 = CommonOptions.S3(r),
-            Platform = r.GetValue(CommonOptions.Platform),
-            InstallPath = r.GetValue(CommonOptions.InstallPath),
-            NoActivate = r.GetValue(CommonOptions.NoActivate),
-            TrustedKeys = r.GetValue(CommonOptions.TrustedKeys) ?? [],
-            DryRun = r.GetValue(CommonOptions.DryRun),
-            Activation = CommonOptions.Activation(r),
-        }, ct));
+        CommonOptions.Bind(command, (r, ct) => new InstallOperation(CommonOptions.Environment(r)).RunAsync(Options(r), ct));
         return command;
     }
+
+    private static InstallRequest Options(ParseResult r) => new()
+    {
+        Service = r.GetValue(CommonOptions.Service)!,
+        TagOrAlias = r.GetValue(CommonOptions.Tag)!,
+        Store = StoreLocation.Parse(r.GetValue(CommonOptions.Store)!),
+        S3 = CommonOptions.S3(r),
+        Platform = r.GetValue(CommonOptions.Platform),
+        InstallPath = r.GetValue(CommonOptions.InstallPath),
+        NoActivate = r.GetValue(CommonOptions.NoActivate),
+        TrustedKeys = r.GetValue(CommonOptions.TrustedKeys) ?? [],
+        DryRun = r.GetValue(CommonOptions.DryRun),
+        Activation = CommonOptions.Activation(r),
+    };
 }

@@ -11,7 +11,9 @@ internal static class ListCommand
         var command = new Command("list", "Installed tags, active (*) and previous (-)");
         command.Arguments.Add(CommonOptions.OptionalService);
         CommonOptions.AddOutput(command);
-        CommonOptions.Bind(command, (r, ct) => new LifecycleOperations(CommonOptions.Environment(r)).ListAsync(r.GetValue(CommonOptions.OptionalService), "list", ct));
+        CommonOptions.Bind(command, (r, ct) => new LifecycleOperations(CommonOptions.Environment(r)).ListAsync(Options(r), ct));
         return command;
     }
+
+    private static ListOptions Options(ParseResult r) => new(r.GetValue(CommonOptions.OptionalService));
 }

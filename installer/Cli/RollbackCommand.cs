@@ -12,8 +12,10 @@ internal static class RollbackCommand
         command.Arguments.Add(CommonOptions.Service);
         CommonOptions.AddActivation(command);
         CommonOptions.AddOutput(command);
-        CommonOptions.Bind(command, (r, ct) => new LifecycleOperations(CommonOptions.Environment(r)).SwitchAsync(
-            r.GetValue(CommonOptions.Service)!, "", CommonOptions.Activation(r), r.GetValue(CommonOptions.DryRun), ct, "rollback"));
+        CommonOptions.Bind(command, (r, ct) => new LifecycleOperations(CommonOptions.Environment(r)).RollbackAsync(Options(r), ct));
         return command;
     }
+
+    private static RollbackOptions Options(ParseResult r) =>
+        new(r.GetValue(CommonOptions.Service)!, CommonOptions.Activation(r), r.GetValue(CommonOptions.DryRun));
 }

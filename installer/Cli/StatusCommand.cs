@@ -11,7 +11,9 @@ internal static class StatusCommand
         var command = new Command("status", "Installed tags, active tag, units and files it wrote");
         command.Arguments.Add(CommonOptions.Service);
         CommonOptions.AddOutput(command);
-        CommonOptions.Bind(command, (r, ct) => new LifecycleOperations(CommonOptions.Environment(r)).ListAsync(r.GetValue(CommonOptions.Service), "status", ct));
+        CommonOptions.Bind(command, (r, ct) => new LifecycleOperations(CommonOptions.Environment(r)).StatusAsync(Options(r), ct));
         return command;
     }
+
+    private static StatusOptions Options(ParseResult r) => new(r.GetValue(CommonOptions.Service)!);
 }

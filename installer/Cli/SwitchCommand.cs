@@ -13,8 +13,10 @@ internal static class SwitchCommand
         command.Arguments.Add(CommonOptions.Tag);
         CommonOptions.AddActivation(command);
         CommonOptions.AddOutput(command);
-        CommonOptions.Bind(command, (r, ct) => new LifecycleOperations(CommonOptions.Environment(r)).SwitchAsync(
-            r.GetValue(CommonOptions.Service)!, r.GetValue(CommonOptions.Tag)!, CommonOptions.Activation(r), r.GetValue(CommonOptions.DryRun), ct));
+        CommonOptions.Bind(command, (r, ct) => new LifecycleOperations(CommonOptions.Environment(r)).SwitchAsync(Options(r), ct));
         return command;
     }
+
+    private static SwitchOptions Options(ParseResult r) =>
+        new(r.GetValue(CommonOptions.Service)!, r.GetValue(CommonOptions.Tag)!, CommonOptions.Activation(r), r.GetValue(CommonOptions.DryRun));
 }

@@ -13,8 +13,10 @@ internal static class UninstallCommand
         command.Arguments.Add(CommonOptions.Tag);
         command.Options.Add(CommonOptions.DryRun);
         CommonOptions.AddOutput(command);
-        CommonOptions.Bind(command, (r, ct) => new LifecycleOperations(CommonOptions.Environment(r)).UninstallAsync(
-            r.GetValue(CommonOptions.Service)!, r.GetValue(CommonOptions.Tag)!, r.GetValue(CommonOptions.DryRun), ct));
+        CommonOptions.Bind(command, (r, ct) => new LifecycleOperations(CommonOptions.Environment(r)).UninstallAsync(Options(r), ct));
         return command;
     }
+
+    private static UninstallOptions Options(ParseResult r) =>
+        new(r.GetValue(CommonOptions.Service)!, r.GetValue(CommonOptions.Tag)!, r.GetValue(CommonOptions.DryRun));
 }

@@ -12,8 +12,9 @@ internal static class VerifyCommand
         command.Arguments.Add(CommonOptions.Service);
         command.Arguments.Add(CommonOptions.OptionalTag);
         CommonOptions.AddOutput(command);
-        CommonOptions.Bind(command, (r, ct) => new LifecycleOperations(CommonOptions.Environment(r)).VerifyAsync(
-            r.GetValue(CommonOptions.Service)!, r.GetValue(CommonOptions.OptionalTag), ct));
+        CommonOptions.Bind(command, (r, ct) => new LifecycleOperations(CommonOptions.Environment(r)).VerifyAsync(Options(r), ct));
         return command;
     }
+
+    private static VerifyOptions Options(ParseResult r) => new(r.GetValue(CommonOptions.Service)!, r.GetValue(CommonOptions.OptionalTag));
 }

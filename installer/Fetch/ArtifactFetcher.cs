@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Http.Headers;
 using Amazon.S3.Model;
 using OsVenvArtifacts.Artifact;
 using OsVenvArtifacts.Artifact.Store;
@@ -11,7 +13,8 @@ internal sealed record ResolvedArtifact(ArtifactId Id, IndexArtifact Entry, stri
 /// Finds an artifact in a store and downloads it: the index names the tag and platform and binds the manifest's hash;
 /// the manifest binds the archive's hash; the archive is hashed while it streams to disk and checked before use.
 /// </summary>
-internal sealed class ArtifactFetcher(IStoreReader store)
+/// <remarks><paramref name="http"/> is the client the store reader of an HTTP mirror uses; with it a broken transfer resumes with a Range request.</remarks>
+internal sealed class ArtifactFetcher(IStoreReader store, HttpClient? http = null)
 {
     private const int MaxAttempts = 4;
 
@@ -102,28 +105,46 @@ internal sealed class ArtifactFetcher(IStoreReader store)
         Directory.CreateDirectory(stagingDirectory);
         var final = Path.Combine(stagingDirectory, id.ArchiveFileName);
         var partial = final + ".partial";
+        var key = id.StoreKey(id.ArchiveFileName);
         var limit = manifest.Archive.Size > 0 ? manifest.Archive.Size : long.MaxValue;
         string actual;
         await using (var file = new FileStream(partial, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1 << 16, useAsync: true))
         {
             if (file.Length > limit) file.SetLength(0);
-            using var hashing = new HashingStream(file, leaveOpen: true);
-            await hashing.CopyToAsync(Stream.Null, ct);
-            for (var attempt = 1; ; attempt++)
+            var hashing = new HashingStream(file, leaveOpen: true);
+            try
             {
-                try
+                // The prefix kept from a broken transfer is hashed from disk, so the final hash covers every byte.
+                await hashing.CopyToAsync(Stream.Null, ct);
+                for (var attempt = 1; ; attempt++)
                 {
-                    await CopyFromAsync(id.StoreKey(id.ArchiveFileName), hashing, limit, ct);
-                    break;
+                    try
+                    {
+                        if (await CopyFromAsync(key, hashing, limit, ct)) break;
+                        // The store cannot continue where the partial file ends: start the file over.
+                        await hashing.DisposeAsync();
+                        file.SetLength(0);
+                        file.Position = 0;
+                        hashing = new HashingStream(file, leaveOpen: true);
+                    }
+                    catch (Exception e) when (e is IOException or HttpRequestException && attempt < MaxAttempts && !ct.IsCancellationRequested)
+                    {
+                        await Task.Delay(TimeSpan.FromMilliseconds(250 * attempt), ct);
+                    }
+                    catch (Exception e) when (e is HttpIOException or HttpRequestException && !ct.IsCancellationRequested)
+                    {
+                        throw new InstallerException("OSVA-I016", $"the download of {id.ArchiveFileName} from {store.Location} broke {attempt} times, last at byte {hashing.BytesHashed}: {e.Message}",
+                            "run the same command again: it continues from the partial file kept in staging", ExitCode.StoreError, e);
+                    }
                 }
-                catch (Exception e) when (e is IOException or HttpRequestException && attempt < MaxAttempts && !ct.IsCancellationRequested)
-                {
-                    await Task.Delay(TimeSpan.FromMilliseconds(250 * attempt), ct);
-                }
+                await file.FlushAsync(ct);
+                file.Flush(flushToDisk: true);
+                actual = hashing.Finish();
             }
-            await file.FlushAsync(ct);
-            file.Flush(flushToDisk: true);
-            actual = hashing.Finish();
+            finally
+            {
+                await hashing.DisposeAsync();
+            }
         }
         if (actual != expected)
         {
@@ -134,11 +155,13 @@ internal sealed class ArtifactFetcher(IStoreReader store)
         return final;
     }
 
-    private async Task CopyFromAsync(string key, HashingStream target, long limit, CancellationToken ct)
+    /// <summary>Appends the rest of <paramref name="key"/> to <paramref name="target"/>; false when the store cannot continue from there.</summary>
+    private async Task<bool> CopyFromAsync(string key, HashingStream target, long limit, CancellationToken ct)
     {
         var offset = target.BytesHashed;
-        if (offset >= limit && limit != long.MaxValue) return;
+        if (offset >= limit && limit != long.MaxValue) return true;
         await using var source = await OpenAtAsync(key, offset, limit, ct);
+        if (source is null) return false;
         var buffer = new byte[1 << 16];
         int n;
         while ((n = await source.ReadAsync(buffer, ct)) > 0)
@@ -150,9 +173,11 @@ internal sealed class ArtifactFetcher(IStoreReader store)
             }
             await target.WriteAsync(buffer.AsMemory(0, n), ct);
         }
+        return true;
     }
 
-    private async Task<Stream> OpenAtAsync(string key, long offset, long size, CancellationToken ct)
+    /// <summary>Opens <paramref name="key"/> positioned at <paramref name="offset"/>, or null when the store says it cannot start there.</summary>
+    private async Task<Stream?> OpenAtAsync(string key, long offset, long size, CancellationToken ct)
     {
         if (offset > 0 && store is S3StoreReader s3 && size != long.MaxValue)
         {
@@ -164,6 +189,7 @@ internal sealed class ArtifactFetcher(IStoreReader store)
             }, ct);
             return response.ResponseStream;
         }
+        if (offset > 0 && http is not null) return await OpenHttpRangeAsync(http, key, offset, ct);
         var stream = await store.OpenReadAsync(key, ct);
         if (offset == 0) return stream;
         if (stream.CanSeek)
@@ -171,7 +197,38 @@ internal sealed class ArtifactFetcher(IStoreReader store)
             stream.Seek(offset, SeekOrigin.Begin);
             return stream;
         }
-        // No ranged read: read past what is already on disk; the bytes are hashed once, from the partial file.
+        return await SkipAsync(stream, offset, ct);
+    }
+
+    /// <summary>
+    /// Asks the mirror for the bytes from <paramref name="offset"/> on. 206 from that offset continues; 200 means the
+    /// server ignores ranges and sends the whole file, whose prefix is read past; 416, or a range starting elsewhere,
+    /// means the partial file is no prefix of what the mirror has now, so the download starts over (null).
+    /// </summary>
+    private async Task<Stream?> OpenHttpRangeAsync(HttpClient client, string key, long offset, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(store.Location.Root + key));
+        request.Headers.Range = new RangeHeaderValue(offset, null);
+        var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+        switch (response.StatusCode)
+        {
+            case HttpStatusCode.PartialContent when response.Content.Headers.ContentRange is { HasRange: true } range && range.From == offset:
+                return await response.Content.ReadAsStreamAsync(ct);
+            case HttpStatusCode.OK:
+                return await SkipAsync(await response.Content.ReadAsStreamAsync(ct), offset, ct);
+            case HttpStatusCode.PartialContent or HttpStatusCode.RequestedRangeNotSatisfiable:
+                response.Dispose();
+                return null;
+            default:
+                // Not found, forbidden and the like: the reader's plain GET reports them in the store's own words.
+                response.Dispose();
+                return await SkipAsync(await store.OpenReadAsync(key, ct), offset, ct);
+        }
+    }
+
+    /// <summary>No ranged read: read past what is already on disk; the bytes are hashed once, from the partial file.</summary>
+    private static async Task<Stream> SkipAsync(Stream stream, long offset, CancellationToken ct)
+    {
         var skip = new byte[1 << 16];
         for (var left = offset; left > 0;)
         {

@@ -26,8 +26,10 @@ internal sealed class InstallOperation(InstallerEnvironment env)
             "cannot tell this host's platform: no python3 in /usr/bin", "install python3, or pass --platform", ExitCode.HostMismatch);
         PlatformId.Parse(platform);
 
-        using var store = StoreReaders.Open(request.Store, request.S3);
-        var fetcher = new ArtifactFetcher(store);
+        // The mirror's reader owns the client; the fetcher shares it for ranged requests when a transfer resumes.
+        var http = request.Store.Kind == StoreKind.Http ? new HttpClient() : null;
+        using var store = StoreReaders.Open(request.Store, request.S3, http);
+        var fetcher = new ArtifactFetcher(store, http);
         var artifact = await fetcher.ResolveAsync(service, request.TagOrAlias, platform, ct);
         var keys = request.TrustedKeys.Select(ManifestSignature.LoadKey).ToList();
         Manifest manifest;

@@ -11,16 +11,20 @@ internal sealed class LifecycleOperations(InstallerEnvironment env)
 {
     private readonly StateStore _states = new(env);
 
-    public async Task<CommandResult> SwitchAsync(string service, string tag, ActivationSettings settings, bool dryRun, CancellationToken ct, string command = "switch")
+    public Task<CommandResult> SwitchAsync(SwitchOptions options, CancellationToken ct) =>
+        ActivateInstalledAsync(options.Service, options.Tag, options.Activation, options.DryRun, "switch", ct);
+
+    public Task<CommandResult> RollbackAsync(RollbackOptions options, CancellationToken ct) =>
+        ActivateInstalledAsync(options.Service, null, options.Activation, options.DryRun, "rollback", ct);
+
+    /// <summary>Activates <paramref name="tag"/>, or the previous tag when it is null (rollback).</summary>
+    private async Task<CommandResult> ActivateInstalledAsync(string service, string? tag, ActivationSettings settings, bool dryRun, string command, CancellationToken ct)
     {
         Names.Service(service);
         using var serviceLock = await ServiceLock.AcquireAsync(env, service, ct);
         var state = await _states.LoadAsync(service, ct);
-        if (command == "rollback")
-        {
-            tag = state.Previous ?? throw new InstallerException("OSVA-I071", $"{service} has no previous tag to roll back to",
-                $"switch to a named tag instead: osva-install list {service}", ExitCode.InvalidInput);
-        }
+        tag ??= state.Previous ?? throw new InstallerException("OSVA-I071", $"{service} has no previous tag to roll back to",
+            $"switch to a named tag instead: osva-install list {service}", ExitCode.InvalidInput);
         var installed = Installed(state, tag);
         if (!Directory.Exists(env.HostPath(installed.InstallPath)))
         {
@@ -36,7 +40,11 @@ internal sealed class LifecycleOperations(InstallerEnvironment env)
         };
     }
 
-    public async Task<CommandResult> ListAsync(string? service, string command, CancellationToken ct)
+    public Task<CommandResult> ListAsync(ListOptions options, CancellationToken ct) => ListAsync(options.Service, "list", ct);
+
+    public Task<CommandResult> StatusAsync(StatusOptions options, CancellationToken ct) => ListAsync(options.Service, "status", ct);
+
+    private async Task<CommandResult> ListAsync(string? service, string command, CancellationToken ct)
     {
         var services = service is not null ? [Names.Service(service)]
             : Directory.Exists(env.StateDirectory)
@@ -58,8 +66,9 @@ internal sealed class LifecycleOperations(InstallerEnvironment env)
         };
     }
 
-    public async Task<CommandResult> GcAsync(string service, int keep, bool dryRun, CancellationToken ct)
+    public async Task<CommandResult> GcAsync(GcOptions options, CancellationToken ct)
     {
+        var (service, keep, dryRun) = (options.Service, options.Keep, options.DryRun);
         if (keep < 0) throw new InstallerException("OSVA-I005", "--keep must be 0 or more", "pass --keep N");
         using var serviceLock = await ServiceLock.AcquireAsync(env, service, ct);
         var state = await _states.LoadAsync(Names.Service(service), ct);
@@ -77,8 +86,9 @@ internal sealed class LifecycleOperations(InstallerEnvironment env)
         };
     }
 
-    public async Task<CommandResult> UninstallAsync(string service, string tag, bool dryRun, CancellationToken ct)
+    public async Task<CommandResult> UninstallAsync(UninstallOptions options, CancellationToken ct)
     {
+        var (service, tag, dryRun) = (options.Service, options.Tag, options.DryRun);
         using var serviceLock = await ServiceLock.AcquireAsync(env, Names.Service(service), ct);
         var state = await _states.LoadAsync(service, ct);
         var installed = state.Find(tag);
@@ -121,8 +131,9 @@ internal sealed class LifecycleOperations(InstallerEnvironment env)
     }
 
     /// <summary>Recomputes the tree from disk and lists every entry that differs from what was installed.</summary>
-    public async Task<CommandResult> VerifyAsync(string service, string? tag, CancellationToken ct)
+    public async Task<CommandResult> VerifyAsync(VerifyOptions options, CancellationToken ct)
     {
+        var (service, tag) = (options.Service, options.Tag);
         var state = await _states.LoadAsync(Names.Service(service), ct);
         tag ??= state.Active ?? throw new InstallerException("OSVA-I070", $"{service} has no active tag", "name the tag: osva-install verify SERVICE TAG");
         var installed = Installed(state, tag);
@@ -161,8 +172,9 @@ internal sealed class LifecycleOperations(InstallerEnvironment env)
     }
 
     /// <summary>Finds venvs a host change broke (interpreter gone, venv missing) and says how to fix each.</summary>
-    public async Task<CommandResult> DoctorAsync(string? service, CancellationToken ct)
+    public async Task<CommandResult> DoctorAsync(DoctorOptions options, CancellationToken ct)
     {
+        var service = options.Service;
         var listed = await ListAsync(service, "doctor", ct);
         var facts = HostFacts.Detect(env);
         var findings = new List<Finding>();

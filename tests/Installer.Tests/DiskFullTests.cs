@@ -1,4 +1,5 @@
 using OsVenvArtifacts.Artifact;
+using OsVenvArtifacts.Installer.Operations;
 using OsVenvArtifacts.TestSupport;
 
 namespace OsVenvArtifacts.Installer.Tests;
@@ -26,7 +27,7 @@ public sealed class DiskFullTests
         Assert.Equal("1.0.0", (await host.StateAsync("demo")).Active);
         Assert.False(Directory.Exists(host.OnDisk("/openstack/venvs/demo-2.0.0")));
         Assert.Empty(Directory.EnumerateFileSystemEntries(host.OnDisk("/openstack/venvs/.staging")));
-        Assert.True((await host.Lifecycle.VerifyAsync("demo", "1.0.0", default)).Ok);
+        Assert.True((await host.Lifecycle.VerifyAsync(new VerifyOptions("demo", "1.0.0"), default)).Ok);
     }
 
     [Fact]

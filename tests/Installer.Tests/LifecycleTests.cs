@@ -1,4 +1,5 @@
 using OsVenvArtifacts.Installer.Activation;
+using OsVenvArtifacts.Installer.Operations;
 
 namespace OsVenvArtifacts.Installer.Tests;
 
@@ -20,8 +21,8 @@ public sealed class LifecycleTests
         using var host = await TwoTagsAsync();
         Directory.Delete(host.Store, recursive: true);
 
-        var down = await host.Lifecycle.SwitchAsync("demo", "1.0.0", new ActivationSettings(), false, default);
-        var again = await host.Lifecycle.SwitchAsync("demo", "1.0.0", new ActivationSettings(), false, default);
+        var down = await host.Lifecycle.SwitchAsync(new SwitchOptions("demo", "1.0.0", new ActivationSettings(), false), default);
+        var again = await host.Lifecycle.SwitchAsync(new SwitchOptions("demo", "1.0.0", new ActivationSettings(), false), default);
 
         Assert.True(down.Changed);
         Assert.False(again.Changed);
@@ -53,7 +54,7 @@ public sealed class LifecycleTests
     {
         using var host = await TwoTagsAsync();
 
-        var result = await host.Lifecycle.SwitchAsync("demo", "", new ActivationSettings(), false, default, "rollback");
+        var result = await host.Lifecycle.RollbackAsync(new RollbackOptions("demo", new ActivationSettings(), false), default);
 
         Assert.Equal("1.0.0", result.Active);
         Assert.Equal("2.0.0", result.Previous);
@@ -68,10 +69,10 @@ public sealed class LifecycleTests
             await host.PublishAsync(ScratchHost.Demo(tag));
             await host.InstallAsync("demo", tag);
         }
-        await host.Lifecycle.SwitchAsync("demo", "1.0.0", new ActivationSettings(), false, default);
+        await host.Lifecycle.SwitchAsync(new SwitchOptions("demo", "1.0.0", new ActivationSettings(), false), default);
 
-        var result = await host.Lifecycle.GcAsync("demo", 0, false, default);
-        var again = await host.Lifecycle.GcAsync("demo", 0, false, default);
+        var result = await host.Lifecycle.GcAsync(new GcOptions("demo", 0, false), default);
+        var again = await host.Lifecycle.GcAsync(new GcOptions("demo", 0, false), default);
 
         Assert.True(result.Changed);
         Assert.False(again.Changed);
@@ -87,14 +88,14 @@ public sealed class LifecycleTests
         using var host = new ScratchHost();
         await host.PublishAsync(ScratchHost.Demo("1.0.0"));
         await host.InstallAsync("demo", "1.0.0");
-        Assert.True((await host.Lifecycle.VerifyAsync("demo", null, default)).Ok);
+        Assert.True((await host.Lifecycle.VerifyAsync(new VerifyOptions("demo", null), default)).Ok);
         var venv = host.OnDisk("/openstack/venvs/demo-1.0.0");
         await File.AppendAllTextAsync(Path.Combine(venv, "bin/osva-hello"), "# patched by hand\n");
         File.Delete(Path.Combine(venv, "bin/activate.csh"));
         await File.WriteAllTextAsync(Path.Combine(venv, "lib/extra.py"), "");
         File.SetUnixFileMode(Path.Combine(venv, "pyvenv.cfg"), (UnixFileMode)0x1B6);
 
-        var result = await host.Lifecycle.VerifyAsync("demo", "1.0.0", default);
+        var result = await host.Lifecycle.VerifyAsync(new VerifyOptions("demo", "1.0.0"), default);
 
         Assert.False(result.Ok);
         Assert.Equal(["added lib/extra.py", "missing bin/activate.csh", "modified bin/osva-hello", "modified pyvenv.cfg"], result.Drift!.Order().ToArray());
@@ -105,9 +106,9 @@ public sealed class LifecycleTests
     {
         using var host = await TwoTagsAsync();
 
-        var e = await Assert.ThrowsAsync<InstallerException>(() => host.Lifecycle.UninstallAsync("demo", "2.0.0", false, default));
-        var removed = await host.Lifecycle.UninstallAsync("demo", "1.0.0", false, default);
-        var again = await host.Lifecycle.UninstallAsync("demo", "1.0.0", false, default);
+        var e = await Assert.ThrowsAsync<InstallerException>(() => host.Lifecycle.UninstallAsync(new UninstallOptions("demo", "2.0.0", false), default));
+        var removed = await host.Lifecycle.UninstallAsync(new UninstallOptions("demo", "1.0.0", false), default);
+        var again = await host.Lifecycle.UninstallAsync(new UninstallOptions("demo", "1.0.0", false), default);
 
         Assert.Equal("OSVA-I073", e.Code);
         Assert.True(removed.Changed);
@@ -121,7 +122,7 @@ public sealed class LifecycleTests
     {
         using var host = await TwoTagsAsync();
 
-        var list = await host.Lifecycle.ListAsync(null, "list", default);
+        var list = await host.Lifecycle.ListAsync(new ListOptions(null), default);
 
         Assert.Equal(["1.0.0 previous", "2.0.0 active"],
             list.Tags!.Select(t => $"{t.Tag} {(t.Active ? "active" : t.Previous ? "previous" : "")}").ToArray());
@@ -139,10 +140,10 @@ public sealed class LifecycleTests
         File.CreateSymbolicLink(host.OnDisk("/usr/bin/python3"), "python3.11");
         await host.PublishAsync(ScratchHost.Demo("1.0.0"));
         await host.InstallAsync("demo", "1.0.0");
-        Assert.True((await host.Lifecycle.DoctorAsync(null, default)).Ok);
+        Assert.True((await host.Lifecycle.DoctorAsync(new DoctorOptions(null), default)).Ok);
 
         File.Delete(host.OnDisk("/usr/bin/python3.11"));
-        var result = await host.Lifecycle.DoctorAsync("demo", default);
+        var result = await host.Lifecycle.DoctorAsync(new DoctorOptions("demo"), default);
 
         Assert.False(result.Ok);
         Assert.Contains(result.Findings!, f => f.Problem.Contains("pyvenv.cfg home /usr/bin holds no python3", StringComparison.Ordinal));
@@ -160,7 +161,7 @@ public sealed class LifecycleTests
         host.Env = new Host.InstallerEnvironment(host.Root) { Visudo = stub };
         var before = host.ServiceFiles();
 
-        var e = await Assert.ThrowsAsync<InstallerException>(() => host.Lifecycle.SwitchAsync("demo", "1.0.0", new ActivationSettings(), false, default));
+        var e = await Assert.ThrowsAsync<InstallerException>(() => host.Lifecycle.SwitchAsync(new SwitchOptions("demo", "1.0.0", new ActivationSettings(), false), default));
 
         Assert.Equal("OSVA-I050", e.Code);
         Assert.Contains("stub: syntax error near line 2", e.Message, StringComparison.Ordinal);
@@ -175,8 +176,8 @@ public sealed class LifecycleTests
         using var host = await TwoTagsAsync();
         var before = host.ServiceFiles();
 
-        var e = await Assert.ThrowsAsync<InstallerException>(() => host.Lifecycle.SwitchAsync("demo", "1.0.0",
-            new ActivationSettings { HealthCheck = "echo unhealthy >&2; exit 3", HealthTimeout = TimeSpan.FromSeconds(1) }, false, default));
+        var e = await Assert.ThrowsAsync<InstallerException>(() => host.Lifecycle.SwitchAsync(new SwitchOptions("demo", "1.0.0",
+            new ActivationSettings { HealthCheck = "echo unhealthy >&2; exit 3", HealthTimeout = TimeSpan.FromSeconds(1) }, false), default));
 
         Assert.Equal("OSVA-I054", e.Code);
         Assert.Equal(before, host.ServiceFiles());

@@ -1,3 +1,4 @@
+using OsVenvArtifacts.Installer.Operations;
 using OsVenvArtifacts.TestSupport;
 
 namespace OsVenvArtifacts.Installer.Tests;
@@ -36,7 +37,7 @@ public sealed class RelocationTests
         Assert.Contains("VIRTUAL_ENV=/srv/relocated/demo\n", activate, StringComparison.Ordinal);
         Assert.DoesNotContain(builtFor, activate, StringComparison.Ordinal);
         Assert.Contains("command = /usr/bin/python3.11 -m venv --without-pip /srv/relocated/demo\n", await File.ReadAllTextAsync(Path.Combine(installed, "pyvenv.cfg")), StringComparison.Ordinal);
-        Assert.True((await host.Lifecycle.VerifyAsync("demo", null, default)).Ok);
+        Assert.True((await host.Lifecycle.VerifyAsync(new VerifyOptions("demo", null), default)).Ok);
 
         foreach (var (link, target) in new[] { ("bin", "usr/bin"), ("lib", "usr/lib"), ("lib64", "usr/lib64") })
         {

@@ -1,3 +1,4 @@
+using OsVenvArtifacts.Installer.Operations;
 using OsVenvArtifacts.TestSupport;
 
 namespace OsVenvArtifacts.Installer.Tests;
@@ -28,7 +29,7 @@ public sealed class ResumeTests
 
         Assert.True(result.Changed);
         Assert.False(File.Exists(partial));
-        Assert.True((await host.Lifecycle.VerifyAsync("demo", null, default)).Ok);
+        Assert.True((await host.Lifecycle.VerifyAsync(new VerifyOptions("demo", null), default)).Ok);
     }
 
     [Fact]

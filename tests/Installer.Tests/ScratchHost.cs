@@ -42,12 +42,12 @@ internal sealed class ScratchHost : IDisposable
     public Task<InstallArtifactFiles> PublishAsync(InstallArtifactBuilder builder) => InstallStore.AddAsync(Store, builder, Work);
 
     public Task<CommandResult> InstallAsync(string service, string tag, bool dryRun = false, string? installPath = null, ActivationSettings? activation = null,
-        IReadOnlyList<string>? trustedKeys = null) =>
+        IReadOnlyList<string>? trustedKeys = null, string? store = null) =>
         new InstallOperation(Environment).RunAsync(new InstallRequest
         {
             Service = service,
             TagOrAlias = tag,
-            Store = StoreLocation.Parse(Store),
+            Store = StoreLocation.Parse(store ?? Store),
             S3 = S3Settings.FromEnvironment(),
             DryRun = dryRun,
             InstallPath = installPath,
