@@ -3,12 +3,14 @@ namespace OsVenvArtifacts.Artifact;
 /// <summary>
 /// Everything in one artifact and how it was made. Written by osva-build beside the archive,
 /// signed, and checked by osva-install before anything is unpacked. See docs/artifact-format.md.
+/// Optional members use <c>set</c>, not <c>init</c>: the JSON source generator passes default (null) for an
+/// init-only member missing from the document, losing its initializer (dotnet/runtime#84484).
 /// </summary>
 public sealed record Manifest
 {
     public const int CurrentSchemaVersion = 1;
 
-    public int SchemaVersion { get; init; } = CurrentSchemaVersion;
+    public int SchemaVersion { get; set; } = CurrentSchemaVersion;
     public required string Service { get; init; }
     public required string Tag { get; init; }
     public required ManifestPlatform Platform { get; init; }
@@ -17,10 +19,17 @@ public sealed record Manifest
     /// <summary>sha256 over every build input (image, requirements, constraints, wheel hashes, platform, builder version): the cache key.</summary>
     public required string BuildInputsHash { get; init; }
     public long SourceDateEpoch { get; init; }
-    public IReadOnlyList<PackageEntry> Packages { get; init; } = [];
-    public IReadOnlyList<string> ConsoleScripts { get; init; } = [];
+    public IReadOnlyList<PackageEntry> Packages { get; set; } = [];
+    public IReadOnlyList<string> ConsoleScripts { get; set; } = [];
     /// <summary>Debian (or rpm) packages the host must have installed for the venv to work.</summary>
-    public IReadOnlyList<string> RuntimePackages { get; init; } = [];
+    public IReadOnlyList<string> RuntimePackages { get; set; } = [];
+    /// <summary>
+    /// Modules the venv takes from the distro through system site-packages (the release's distroPackages);
+    /// <c>osva-build rebuild</c> makes the venv the same way and checks each imports. Empty in manifests written before it.
+    /// </summary>
+    public IReadOnlyList<string> DistroPackages { get; set; } = [];
+    /// <summary>Extra distro packages of the derived build image (the release's buildPackages), so <c>rebuild</c> can derive it again.</summary>
+    public IReadOnlyList<string> BuildPackages { get; set; } = [];
     public long FileCount { get; init; }
     public long UnpackedSize { get; init; }
     public required ArchiveInfo Archive { get; init; }
@@ -74,7 +83,7 @@ public sealed record RootwrapHints
 
 public sealed record SystemdHints
 {
-    public IReadOnlyList<SystemdUnit> Units { get; init; } = [];
+    public IReadOnlyList<SystemdUnit> Units { get; set; } = [];
 }
 
 /// <summary>A unit the service runs as and the console script (in the venv's bin) it starts.</summary>

@@ -3,17 +3,19 @@ namespace OsVenvArtifacts.Artifact;
 /// <summary>
 /// <c>&lt;service&gt;/index.json</c>: every published tag of one service, its platforms and aliases.
 /// Written last on publish, so a tag that is listed has all its files in place.
+/// Optional members use <c>set</c>, not <c>init</c>: the JSON source generator passes default (null) for an
+/// init-only member missing from the document, losing its initializer (dotnet/runtime#84484).
 /// </summary>
 public sealed record StoreIndex
 {
     public const int CurrentSchemaVersion = 1;
 
-    public int SchemaVersion { get; init; } = CurrentSchemaVersion;
+    public int SchemaVersion { get; set; } = CurrentSchemaVersion;
     public required string Service { get; init; }
-    public IReadOnlyList<IndexTag> Tags { get; init; } = [];
+    public IReadOnlyList<IndexTag> Tags { get; set; } = [];
     /// <summary>Alias name (stable, candidate, ...) to tag.</summary>
-    public IReadOnlyDictionary<string, string> Aliases { get; init; } = new Dictionary<string, string>();
-    public IReadOnlyList<IndexEvent> History { get; init; } = [];
+    public IReadOnlyDictionary<string, string> Aliases { get; set; } = new Dictionary<string, string>();
+    public IReadOnlyList<IndexEvent> History { get; set; } = [];
 
     public IndexTag? FindTag(string tag) => Tags.FirstOrDefault(t => t.Tag == tag);
 
@@ -25,7 +27,7 @@ public sealed record StoreIndex
 public sealed record IndexTag
 {
     public required string Tag { get; init; }
-    public IReadOnlyList<IndexArtifact> Artifacts { get; init; } = [];
+    public IReadOnlyList<IndexArtifact> Artifacts { get; set; } = [];
 
     public IndexArtifact? FindPlatform(string platform) => Artifacts.FirstOrDefault(a => a.Platform == platform);
 }

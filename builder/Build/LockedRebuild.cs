@@ -48,6 +48,8 @@ internal static class LockedRebuild
             Requirements = [.. manifest.Packages.Where(p => p.WheelSha256 is not null).Select(p => $"{p.Name}=={p.Version}")],
             ConsoleScripts = manifest.ConsoleScripts,
             RuntimePackages = manifest.RuntimePackages,
+            DistroPackages = manifest.DistroPackages,
+            BuildPackages = manifest.BuildPackages,
             Systemd = manifest.Systemd,
             Rootwrap = manifest.Rootwrap,
             Origin = options.Manifest,
@@ -88,7 +90,10 @@ internal static class LockedRebuild
         return repo.EndsWith("-build", StringComparison.Ordinal) ? repo[..^"-build".Length] : repo;
     }
 
-    /// <summary>The exact image of the original build when the engine still has it, else the platform folder's current image.</summary>
+    /// <summary>
+    /// The exact image of the original build when the engine still has it, else the platform folder's current image,
+    /// with the manifest's buildPackages installed on top as the original build did.
+    /// </summary>
     private static async Task<PlatformImage> ImageAsync(DockerEngine engine, Manifest manifest, string platform, RebuildOptions options, BuildLog log, CancellationToken ct)
     {
         if (await engine.TryInspectImageAsync(manifest.BuildImage.Id, ct) is { } id)
@@ -97,6 +102,7 @@ internal static class LockedRebuild
         }
         var images = new PlatformImages(engine, PlatformImages.Locate(options.ImagesDirectory, Path.GetDirectoryName(Path.GetFullPath(options.Manifest))));
         var image = await images.EnsureAsync(platform, line => log.Detail(platform, line), ct);
+        if (manifest.BuildPackages.Count > 0) image = await images.EnsureDerivedAsync(image, manifest.BuildPackages, log, ct);
         await Console.Error.WriteLineAsync($"osva-build: note: image {manifest.BuildImage.Id} is gone; rebuilding on {image.Name} ({image.Id}), bytes may differ");
         return image;
     }

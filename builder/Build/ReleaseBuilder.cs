@@ -140,25 +140,9 @@ internal static class ReleaseBuilder
                 cache[platform] = image;
             }
             if (spec.BuildPackages.Count == 0) return image;
-            var packages = string.Join(' ', spec.BuildPackages.Order(StringComparer.Ordinal));
-            var derivedKey = $"{platform}+{packages}";
+            var derivedKey = $"{platform}+{string.Join(' ', spec.BuildPackages.Order(StringComparer.Ordinal))}";
             if (cache.TryGetValue(derivedKey, out var derived)) return derived;
-            var name = $"osva/{platform}-build:{Sha256.Of(System.Text.Encoding.UTF8.GetBytes(image.Id + " " + packages))[..16]}";
-            var id = await images.Engine.TryInspectImageAsync(name, ct);
-            if (id is null)
-            {
-                log.Step(platform, $"building image with {packages}");
-                var dockerfile = $"""
-                    FROM {image.Id}
-                    RUN if command -v apt-get >/dev/null; then apt-get -o Acquire::Check-Valid-Until=false update \
-                         && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends {packages} \
-                         && rm -rf /var/lib/apt/lists/*; else dnf install -y {packages} && dnf clean all; fi
-                    """;
-                using var empty = new TempFolder();
-                id = await images.BuildAsync(platform, name, empty.Path, dockerfile, line => log.Detail(platform, line), ct);
-                log.Done(platform);
-            }
-            derived = new PlatformImage(platform, name, id, Reused: true);
+            derived = await images.EnsureDerivedAsync(image, spec.BuildPackages, log, ct);
             cache[derivedKey] = derived;
             return derived;
         }
@@ -200,12 +184,4 @@ internal static class ReleaseBuilder
         w.Flush();
         stdout.WriteByte((byte)'\n');
     }
-}
-
-/// <summary>An empty scratch folder, used as the build context of derived images.</summary>
-internal sealed class TempFolder : IDisposable
-{
-    public string Path { get; } = Directory.CreateTempSubdirectory("osva-build-").FullName;
-
-    public void Dispose() => Directory.Delete(Path, recursive: true);
 }

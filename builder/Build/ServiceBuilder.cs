@@ -99,6 +99,8 @@ internal sealed class ServiceBuilder(DockerEngine engine, BuildLog log, Manifest
                 Packages = info.Packages,
                 ConsoleScripts = info.ConsoleScripts,
                 RuntimePackages = spec.RuntimePackages,
+                DistroPackages = spec.DistroPackages,
+                BuildPackages = spec.BuildPackages,
                 FileCount = packed.FileCount,
                 UnpackedSize = packed.UnpackedSize,
                 Archive = new ArchiveInfo

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Docker.DotNet.Models;
 using OsVenvArtifacts.Artifact;
+using OsVenvArtifacts.Builder.Build;
 using OsVenvArtifacts.Builder.Packing;
 
 namespace OsVenvArtifacts.Builder.Docker;
@@ -93,6 +94,33 @@ internal sealed partial class PlatformImages(DockerEngine engine, string imagesD
         return new PlatformImage(platform, name, id, Reused: false);
     }
 
+    /// <summary>
+    /// The image with extra distro packages (a service's buildPackages) installed on top of <paramref name="image"/>:
+    /// <c>osva/&lt;platform&gt;-build:&lt;hash of base image ID and sorted packages&gt;</c>, built (network host) only when absent,
+    /// so a build and a later <c>rebuild</c> of its manifest derive the same image.
+    /// </summary>
+    public async Task<PlatformImage> EnsureDerivedAsync(PlatformImage image, IReadOnlyList<string> buildPackages, BuildLog log, CancellationToken ct)
+    {
+        var platform = image.Platform;
+        var packages = string.Join(' ', buildPackages.Order(StringComparer.Ordinal));
+        var name = $"osva/{platform}-build:{Sha256.Of(Encoding.UTF8.GetBytes(image.Id + " " + packages))[..16]}";
+        if (await engine.TryInspectImageAsync(name, ct) is { } existing)
+        {
+            return new PlatformImage(platform, name, existing, Reused: true);
+        }
+        log.Step(platform, $"building image with {packages}");
+        var dockerfile = $"""
+            FROM {image.Id}
+            RUN if command -v apt-get >/dev/null; then apt-get -o Acquire::Check-Valid-Until=false update \
+                 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends {packages} \
+                 && rm -rf /var/lib/apt/lists/*; else dnf install -y {packages} && dnf clean all; fi
+            """;
+        using var empty = new TempFolder();
+        var id = await BuildAsync(platform, name, empty.Path, dockerfile, line => log.Detail(platform, line), ct);
+        log.Done(platform);
+        return new PlatformImage(platform, name, id, Reused: false);
+    }
+
     /// <summary>Builds a context folder into <paramref name="name"/>; throws naming the failing step when it does not build.</summary>
     public async Task<string> BuildAsync(string platform, string name, string folder, string? dockerfile, Action<string>? log, CancellationToken ct)
     {
@@ -147,4 +175,12 @@ internal sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
     {
         lock (_lock) report(value);
     }
+}
+
+/// <summary>An empty scratch folder, used as the build context of derived images.</summary>
+internal sealed class TempFolder : IDisposable
+{
+    public string Path { get; } = Directory.CreateTempSubdirectory("osva-build-").FullName;
+
+    public void Dispose() => Directory.Delete(Path, recursive: true);
 }

@@ -1,18 +1,21 @@
 namespace OsVenvArtifacts.Installer.State;
 
-/// <summary><c>/var/lib/osva/&lt;service&gt;.json</c>: the tags on this host, which one is active, and what happened.</summary>
+/// <summary>
+/// <c>/var/lib/osva/&lt;service&gt;.json</c>: the tags on this host, which one is active, and what happened.
+/// Optional collections use <c>set</c>: see the note on <see cref="Artifact.Manifest"/> (dotnet/runtime#84484).
+/// </summary>
 internal sealed record ServiceState
 {
     public const int CurrentSchemaVersion = 1;
 
-    public int SchemaVersion { get; init; } = CurrentSchemaVersion;
+    public int SchemaVersion { get; set; } = CurrentSchemaVersion;
     public required string Service { get; init; }
     public string? Active { get; init; }
     /// <summary>The tag active before <see cref="Active"/>: what rollback returns to, and what gc always keeps.</summary>
     public string? Previous { get; init; }
-    public IReadOnlyList<InstalledTag> Installed { get; init; } = [];
+    public IReadOnlyList<InstalledTag> Installed { get; set; } = [];
     public ActivationRecord? Activation { get; init; }
-    public IReadOnlyList<StateEvent> History { get; init; } = [];
+    public IReadOnlyList<StateEvent> History { get; set; } = [];
 
     public InstalledTag? Find(string tag) => Installed.FirstOrDefault(t => t.Tag == tag);
 }
@@ -37,8 +40,8 @@ internal sealed record InstalledTag
 internal sealed record ActivationRecord
 {
     public required string Tag { get; init; }
-    public IReadOnlyList<string> Units { get; init; } = [];
-    public IReadOnlyList<string> Files { get; init; } = [];
+    public IReadOnlyList<string> Units { get; set; } = [];
+    public IReadOnlyList<string> Files { get; set; } = [];
 }
 
 internal sealed record StateEvent(DateTimeOffset Time, string Action, string Tag, string? From);

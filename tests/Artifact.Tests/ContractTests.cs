@@ -169,3 +169,42 @@ public sealed class StoreErrorTests
         Assert.Contains("arn:aws:s3:::osva/*", e.Hint, StringComparison.Ordinal);
     }
 }
+
+public sealed class ManifestCompatibilityTests
+{
+    [Fact]
+    public async Task Manifest_written_before_distro_and_build_packages_were_recorded_reads_them_as_empty()
+    {
+        var json = """
+            {
+              "schemaVersion": 1, "service": "nova", "tag": "31.0.0",
+              "platform": { "id": "debian-12-x86_64-py3.11", "distro": "debian", "distroVersion": "12", "arch": "x86_64",
+                            "pythonVersion": "3.11", "pythonPath": "/usr/bin/python3.11", "glibc": "2.36" },
+              "installPath": "/openstack/venvs/nova-31.0.0",
+              "buildImage": { "name": "osva/debian-12:abc", "id": "sha256:0123" },
+              "buildInputsHash": "sha256:beef",
+              "archive": { "fileName": "nova-31.0.0-debian-12-x86_64-py3.11.tar.gz", "sha256": "b", "tarSha256": "c" },
+              "treeHash": "sha256:dead",
+              "tool": { "name": "osva-build", "version": "0.1.0" },
+              "someFutureField": { "ignored": true }
+            }
+            """;
+
+        var manifest = await ArtifactJson.ReadManifestAsync(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(json)), "old.json", CancellationToken.None);
+
+        Assert.Empty(manifest.DistroPackages);
+        Assert.Empty(manifest.BuildPackages);
+        Assert.Equal("nova", manifest.Service);
+    }
+
+    [Fact]
+    public async Task Index_with_only_a_service_reads_as_empty_tags_aliases_and_history()
+    {
+        var index = await ArtifactJson.ReadIndexAsync(new MemoryStream("{\"service\": \"nova\"}"u8.ToArray()), "index.json", CancellationToken.None);
+
+        Assert.Empty(index.Tags);
+        Assert.Empty(index.Aliases);
+        Assert.Empty(index.History);
+        Assert.Null(index.Resolve("stable"));
+    }
+}

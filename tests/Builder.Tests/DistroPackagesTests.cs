@@ -73,9 +73,13 @@ public sealed class DistroPackagesTests(BuildFixture fixture, DistroBuildFixture
     {
         var (r, output) = await distro.BuildAsync(fixture);
         Assert.True(r.ExitCode == 0, r.ToString());
-        var path = Directory.GetFiles(output, "withyaml-*.manifest.json").Single();
+        return (await ReadManifestAsync(Directory.GetFiles(output, "withyaml-*.manifest.json").Single()), output);
+    }
+
+    private static async Task<Manifest> ReadManifestAsync(string path)
+    {
         await using var stream = File.OpenRead(path);
-        return (await ArtifactJson.ReadManifestAsync(stream, path, CancellationToken.None), output);
+        return await ArtifactJson.ReadManifestAsync(stream, path, CancellationToken.None);
     }
 
     private static Task<ProcessResult> InImageAsync(string image, string script, string? mount = null) =>
@@ -124,6 +128,60 @@ public sealed class DistroPackagesTests(BuildFixture fixture, DistroBuildFixture
         Assert.StartsWith("/usr/lib/python3/dist-packages/yaml/", lines[2], StringComparison.Ordinal);
         Assert.Equal("a: 1", lines[3]);
         Assert.StartsWith("hello from osva", lines[4], StringComparison.Ordinal);
+    }
+
+    [DockerFact]
+    public async Task Manifest_records_the_distro_and_build_packages_the_build_used()
+    {
+        var (manifest, _) = await BuiltAsync();
+
+        Assert.Equal(["yaml"], manifest.DistroPackages);
+        Assert.Equal(["python3-yaml"], manifest.BuildPackages);
+    }
+
+    [DockerFact]
+    public async Task Locked_rebuild_of_a_distro_packages_manifest_gives_the_same_bytes()
+    {
+        var (manifest, output) = await BuiltAsync();
+        var rebuilt = Path.Combine(fixture.Root, "distro-rebuilt");
+
+        var r = await BuildTool.RunAsync(["rebuild", Path.Combine(output, manifest.Id.ManifestFileName), "--wheelhouse", fixture.Wheels, "--out", rebuilt]);
+
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains("(identical to the manifest)", r.Stdout, StringComparison.Ordinal);
+        Assert.Equal(manifest.Archive.Sha256, await Sha256.OfFileAsync(Path.Combine(rebuilt, manifest.Archive.FileName), CancellationToken.None));
+        var again = await ReadManifestAsync(Path.Combine(rebuilt, manifest.Id.ManifestFileName));
+        Assert.Equal(manifest.BuildImage, again.BuildImage);
+        Assert.Equal(manifest.Packages, again.Packages);
+        Assert.Equal(manifest.DistroPackages, again.DistroPackages);
+        Assert.Equal(manifest.BuildPackages, again.BuildPackages);
+    }
+
+    /// <summary>
+    /// The engine still has the derived image (this class removes it only at the end), so its loss is simulated by a copy
+    /// of the manifest naming an image ID that does not exist: rebuild must derive the image again from buildPackages.
+    /// </summary>
+    [DockerFact]
+    public async Task Locked_rebuild_with_the_build_image_gone_simulated_derives_it_again_from_the_build_packages()
+    {
+        var (manifest, _) = await BuiltAsync();
+        var dir = Path.Combine(fixture.Root, "distro-image-gone");
+        Directory.CreateDirectory(dir);
+        var gone = Path.Combine(dir, manifest.Id.ManifestFileName);
+        await File.WriteAllBytesAsync(gone, ArtifactJson.Serialize(manifest with
+        {
+            BuildImage = manifest.BuildImage with { Id = "sha256:" + new string('0', 64) },
+        }));
+        var rebuilt = Path.Combine(dir, "out");
+
+        var r = await BuildTool.RunAsync(["rebuild", gone, "--wheelhouse", fixture.Wheels, "--out", rebuilt]);
+
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains("is gone", r.Stderr, StringComparison.Ordinal);
+        Assert.Contains("(identical to the manifest)", r.Stdout, StringComparison.Ordinal);
+        var again = await ReadManifestAsync(Path.Combine(rebuilt, manifest.Id.ManifestFileName));
+        Assert.Equal(manifest.BuildImage, again.BuildImage);
+        Assert.Equal(manifest.Archive.Sha256, again.Archive.Sha256);
     }
 
     [DockerFact]
