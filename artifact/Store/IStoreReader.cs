@@ -1,4 +1,7 @@
+using System.Net;
+using System.Net.Http.Headers;
 using Amazon.S3;
+using Amazon.S3.Model;
 
 namespace OsVenvArtifacts.Artifact.Store;
 
@@ -9,6 +12,13 @@ public interface IStoreReader : IDisposable
 
     /// <summary>Opens a key for streaming; throws <see cref="StoreNotFoundException"/> when it is absent.</summary>
     Task<Stream> OpenReadAsync(string key, CancellationToken ct);
+
+    /// <summary>
+    /// Opens a key from byte <paramref name="offset"/> on, to continue a broken transfer: a ranged read where the
+    /// store has one, else the whole object read past the prefix. Null when the store holds a different object
+    /// than the one the caller has a prefix of (the range is not satisfiable there): start over from 0.
+    /// </summary>
+    Task<Stream?> OpenReadFromAsync(string key, long offset, CancellationToken ct);
 
     Task<bool> ExistsAsync(string key, CancellationToken ct);
 }
@@ -21,6 +31,19 @@ public static class StoreReaders
         StoreKind.S3 => new S3StoreReader(location, s3.CreateClient()),
         _ => new HttpStoreReader(location, http ?? new HttpClient()),
     };
+
+    /// <summary>No ranged read: reads past the first <paramref name="offset"/> bytes; the caller already has them.</summary>
+    internal static async Task<Stream> SkipAsync(Stream stream, long offset, CancellationToken ct)
+    {
+        var skip = new byte[1 << 16];
+        for (var left = offset; left > 0;)
+        {
+            var n = await stream.ReadAsync(skip.AsMemory(0, (int)Math.Min(skip.Length, left)), ct);
+            if (n == 0) break;
+            left -= n;
+        }
+        return stream;
+    }
 
     public static async Task<StoreIndex?> ReadIndexAsync(this IStoreReader store, string service, CancellationToken ct)
     {
@@ -55,6 +78,18 @@ public sealed class DirectoryStoreReader(StoreLocation location) : IStoreReader
         }
     }
 
+    public async Task<Stream?> OpenReadFromAsync(string key, long offset, CancellationToken ct)
+    {
+        var stream = await OpenReadAsync(key, ct);
+        if (offset > stream.Length)
+        {
+            await stream.DisposeAsync();
+            return null;
+        }
+        stream.Seek(offset, SeekOrigin.Begin);
+        return stream;
+    }
+
     public Task<bool> ExistsAsync(string key, CancellationToken ct) => Task.FromResult(File.Exists(PathOf(key)));
 
     public void Dispose() { }
@@ -74,6 +109,33 @@ public sealed class S3StoreReader(StoreLocation location, IAmazonS3 client) : IS
         {
             var response = await client.GetObjectAsync(location.Bucket, ObjectKey(key), ct);
             return response.ResponseStream;
+        }
+        catch (AmazonS3Exception e) when (e.StatusCode == System.Net.HttpStatusCode.NotFound && e.ErrorCode != "NoSuchBucket")
+        {
+            throw new StoreNotFoundException(location.Root, key);
+        }
+        catch (Exception e) when (e is not OperationCanceledException and not OsvaException)
+        {
+            throw StoreErrors.FromS3(e, "read", location.Bucket, ObjectKey(key));
+        }
+    }
+
+    public async Task<Stream?> OpenReadFromAsync(string key, long offset, CancellationToken ct)
+    {
+        if (offset == 0) return await OpenReadAsync(key, ct);
+        try
+        {
+            var response = await client.GetObjectAsync(new GetObjectRequest
+            {
+                BucketName = location.Bucket,
+                Key = ObjectKey(key),
+                ByteRange = new ByteRange($"bytes={offset}-"),
+            }, ct);
+            return response.ResponseStream;
+        }
+        catch (AmazonS3Exception e) when (e.StatusCode == System.Net.HttpStatusCode.RequestedRangeNotSatisfiable)
+        {
+            return null;
         }
         catch (AmazonS3Exception e) when (e.StatusCode == System.Net.HttpStatusCode.NotFound && e.ErrorCode != "NoSuchBucket")
         {
@@ -122,6 +184,31 @@ public sealed class HttpStoreReader(StoreLocation location, HttpClient http) : I
         return await response.Content.ReadAsStreamAsync(ct);
     }
 
+    /// <summary>
+    /// 206 from <paramref name="offset"/> continues; 200 means the server ignores ranges and sends the whole file,
+    /// whose prefix is read past; 416, or a range starting elsewhere, means the mirror's file is not the one the
+    /// caller has a prefix of (null: start over).
+    /// </summary>
+    public async Task<Stream?> OpenReadFromAsync(string key, long offset, CancellationToken ct)
+    {
+        if (offset == 0) return await OpenReadAsync(key, ct);
+        var response = await SendAsync(HttpMethod.Get, key, ct, new RangeHeaderValue(offset, null));
+        switch (response.StatusCode)
+        {
+            case HttpStatusCode.PartialContent when response.Content.Headers.ContentRange is { HasRange: true } range && range.From == offset:
+                return await response.Content.ReadAsStreamAsync(ct);
+            case HttpStatusCode.PartialContent or HttpStatusCode.RequestedRangeNotSatisfiable:
+                response.Dispose();
+                return null;
+            case HttpStatusCode.NotFound:
+                response.Dispose();
+                throw new StoreNotFoundException(location.Root, key);
+            default:
+                EnsureOk(response, key);
+                return await StoreReaders.SkipAsync(await response.Content.ReadAsStreamAsync(ct), offset, ct);
+        }
+    }
+
     public async Task<bool> ExistsAsync(string key, CancellationToken ct)
     {
         using var response = await SendAsync(HttpMethod.Head, key, ct);
@@ -130,11 +217,12 @@ public sealed class HttpStoreReader(StoreLocation location, HttpClient http) : I
         return true;
     }
 
-    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string key, CancellationToken ct)
+    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string key, CancellationToken ct, RangeHeaderValue? range = null)
     {
         try
         {
             using var request = new HttpRequestMessage(method, new Uri(location.Root + key));
+            request.Headers.Range = range;
             return await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
         }
         catch (HttpRequestException e)

@@ -19,6 +19,8 @@ internal sealed class DirectoryObjectStore(StoreLocation location) : IObjectStor
 
     public Task<Stream> OpenReadAsync(string key, CancellationToken ct) => _reader.OpenReadAsync(key, ct);
 
+    public Task<Stream?> OpenReadFromAsync(string key, long offset, CancellationToken ct) => _reader.OpenReadFromAsync(key, offset, ct);
+
     public Task<bool> ExistsAsync(string key, CancellationToken ct) => _reader.ExistsAsync(key, ct);
 
     public async Task<bool> HasContentAsync(string key, long size, string sha256, CancellationToken ct)

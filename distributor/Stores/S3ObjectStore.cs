@@ -46,6 +46,8 @@ internal sealed class S3ObjectStore(StoreLocation location, IAmazonS3 client, Up
 
     public string ObjectKey(string key) => location.Prefix + key;
 
+    public Task<Stream?> OpenReadFromAsync(string key, long offset, CancellationToken ct) => _reader.OpenReadFromAsync(key, offset, ct);
+
     public async Task<Stream> OpenReadAsync(string key, CancellationToken ct)
     {
         try

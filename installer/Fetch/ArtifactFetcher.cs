@@ -1,6 +1,3 @@
-using System.Net;
-using System.Net.Http.Headers;
-using Amazon.S3.Model;
 using OsVenvArtifacts.Artifact;
 using OsVenvArtifacts.Artifact.Store;
 
@@ -13,8 +10,7 @@ internal sealed record ResolvedArtifact(ArtifactId Id, IndexArtifact Entry, stri
 /// Finds an artifact in a store and downloads it: the index names the tag and platform and binds the manifest's hash;
 /// the manifest binds the archive's hash; the archive is hashed while it streams to disk and checked before use.
 /// </summary>
-/// <remarks><paramref name="http"/> is the client the store reader of an HTTP mirror uses; with it a broken transfer resumes with a Range request.</remarks>
-internal sealed class ArtifactFetcher(IStoreReader store, HttpClient? http = null)
+internal sealed class ArtifactFetcher(IStoreReader store)
 {
     private const int MaxAttempts = 4;
 
@@ -160,7 +156,7 @@ internal sealed class ArtifactFetcher(IStoreReader store, HttpClient? http = nul
     {
         var offset = target.BytesHashed;
         if (offset >= limit && limit != long.MaxValue) return true;
-        await using var source = await OpenAtAsync(key, offset, limit, ct);
+        await using var source = offset == 0 ? await store.OpenReadAsync(key, ct) : await store.OpenReadFromAsync(key, offset, ct);
         if (source is null) return false;
         var buffer = new byte[1 << 16];
         int n;
@@ -174,69 +170,6 @@ internal sealed class ArtifactFetcher(IStoreReader store, HttpClient? http = nul
             await target.WriteAsync(buffer.AsMemory(0, n), ct);
         }
         return true;
-    }
-
-    /// <summary>Opens <paramref name="key"/> positioned at <paramref name="offset"/>, or null when the store says it cannot start there.</summary>
-    private async Task<Stream?> OpenAtAsync(string key, long offset, long size, CancellationToken ct)
-    {
-        if (offset > 0 && store is S3StoreReader s3 && size != long.MaxValue)
-        {
-            var response = await s3.Client.GetObjectAsync(new GetObjectRequest
-            {
-                BucketName = s3.Location.Bucket,
-                Key = s3.ObjectKey(key),
-                ByteRange = new ByteRange(offset, size - 1),
-            }, ct);
-            return response.ResponseStream;
-        }
-        if (offset > 0 && http is not null) return await OpenHttpRangeAsync(http, key, offset, ct);
-        var stream = await store.OpenReadAsync(key, ct);
-        if (offset == 0) return stream;
-        if (stream.CanSeek)
-        {
-            stream.Seek(offset, SeekOrigin.Begin);
-            return stream;
-        }
-        return await SkipAsync(stream, offset, ct);
-    }
-
-    /// <summary>
-    /// Asks the mirror for the bytes from <paramref name="offset"/> on. 206 from that offset continues; 200 means the
-    /// server ignores ranges and sends the whole file, whose prefix is read past; 416, or a range starting elsewhere,
-    /// means the partial file is no prefix of what the mirror has now, so the download starts over (null).
-    /// </summary>
-    private async Task<Stream?> OpenHttpRangeAsync(HttpClient client, string key, long offset, CancellationToken ct)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(store.Location.Root + key));
-        request.Headers.Range = new RangeHeaderValue(offset, null);
-        var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
-        switch (response.StatusCode)
-        {
-            case HttpStatusCode.PartialContent when response.Content.Headers.ContentRange is { HasRange: true } range && range.From == offset:
-                return await response.Content.ReadAsStreamAsync(ct);
-            case HttpStatusCode.OK:
-                return await SkipAsync(await response.Content.ReadAsStreamAsync(ct), offset, ct);
-            case HttpStatusCode.PartialContent or HttpStatusCode.RequestedRangeNotSatisfiable:
-                response.Dispose();
-                return null;
-            default:
-                // Not found, forbidden and the like: the reader's plain GET reports them in the store's own words.
-                response.Dispose();
-                return await SkipAsync(await store.OpenReadAsync(key, ct), offset, ct);
-        }
-    }
-
-    /// <summary>No ranged read: read past what is already on disk; the bytes are hashed once, from the partial file.</summary>
-    private static async Task<Stream> SkipAsync(Stream stream, long offset, CancellationToken ct)
-    {
-        var skip = new byte[1 << 16];
-        for (var left = offset; left > 0;)
-        {
-            var n = await stream.ReadAsync(skip.AsMemory(0, (int)Math.Min(skip.Length, left)), ct);
-            if (n == 0) break;
-            left -= n;
-        }
-        return stream;
     }
 
     private static InstallerException Mismatch(string file, string actual, string source, string expected, string verb = "has sha256") =>

@@ -27,9 +27,8 @@ internal sealed class InstallOperation(InstallerEnvironment env)
         PlatformId.Parse(platform);
 
         // The mirror's reader owns the client; the fetcher shares it for ranged requests when a transfer resumes.
-        var http = request.Store.Kind == StoreKind.Http ? new HttpClient() : null;
-        using var store = StoreReaders.Open(request.Store, request.S3, http);
-        var fetcher = new ArtifactFetcher(store, http);
+        using var store = StoreReaders.Open(request.Store, request.S3);
+        var fetcher = new ArtifactFetcher(store);
         var artifact = await fetcher.ResolveAsync(service, request.TagOrAlias, platform, ct);
         var keys = request.TrustedKeys.Select(ManifestSignature.LoadKey).ToList();
         Manifest manifest;
