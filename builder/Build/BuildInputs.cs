@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
 using OsVenvArtifacts.Artifact;
 using OsVenvArtifacts.Builder.Release;
@@ -60,6 +59,6 @@ internal sealed class BuildInputs
         Line("constraints", spec.Constraints is null ? null : await Sha256.OfFileAsync(spec.Constraints, ct));
         Line("locked", lockedRequirements is null ? null : Sha256.Of(Encoding.UTF8.GetBytes(lockedRequirements)));
         foreach (var w in wheels) Line("wheel", $"{w.Sha256} {w.FileName}");
-        return "sha256:" + Sha256.Hex(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));
+        return "sha256:" + Sha256.Of(Encoding.UTF8.GetBytes(text.ToString()));
     }
 }

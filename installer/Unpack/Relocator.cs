@@ -1,4 +1,5 @@
 using System.Text;
+using OsVenvArtifacts.Artifact;
 
 namespace OsVenvArtifacts.Installer.Unpack;
 
@@ -27,11 +28,7 @@ internal static class Relocator
             var text = Encoding.UTF8.GetString(bytes);
             var rewritten = Rewrite(text, from, to);
             if (rewritten == text) continue;
-            var mode = info.UnixFileMode;
-            var temp = path + ".osva-relocate";
-            await File.WriteAllTextAsync(temp, rewritten, new UTF8Encoding(false), ct);
-            File.SetUnixFileMode(temp, mode);
-            File.Move(temp, path, overwrite: true);
+            await AtomicFile.WriteAllTextAsync(path, rewritten, ct, info.UnixFileMode);
             changed.Add(Path.GetRelativePath(venv, path));
         }
         return changed;

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.CompilerServices;
 using OsVenvArtifacts.Artifact;
 using OsVenvArtifacts.TestSupport;
 
@@ -30,7 +29,7 @@ public sealed class PublishCrashTests : IDisposable
 
     private async Task StartServerAsync()
     {
-        var binary = Path.Combine(RepoRoot(), "setup", "node_modules", ".bin", "s3rver");
+        var binary = Path.Combine(TestEnvironment.RepoRoot, "setup", "node_modules", ".bin", "s3rver");
         var info = new ProcessStartInfo(binary)
         {
             RedirectStandardOutput = true,
@@ -49,17 +48,6 @@ public sealed class PublishCrashTests : IDisposable
         _server.BeginErrorReadLine();
         for (var i = 0; i < 100 && !Answers(); i++) await Task.Delay(100);
         Assert.True(Answers(), $"private s3rver did not start on {Endpoint}");
-    }
-
-    /// <summary>
-    /// The repository holding this source file: TestEnvironment.RepoRoot looks above the test binaries, which a
-    /// private --artifacts-path puts outside the repository.
-    /// </summary>
-    private static string RepoRoot([CallerFilePath] string source = "")
-    {
-        if (Environment.GetEnvironmentVariable("OSVA_REPO") is { Length: > 0 } fromEnv) return fromEnv;
-        var fromSource = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(source) ?? "", "..", ".."));
-        return File.Exists(Path.Combine(fromSource, "OsVenvArtifacts.sln")) ? fromSource : TestEnvironment.RepoRoot;
     }
 
     private bool Answers()

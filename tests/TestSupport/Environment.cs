@@ -1,5 +1,6 @@
 using Xunit;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 
 namespace OsVenvArtifacts.TestSupport;
 
@@ -44,14 +45,21 @@ public static class TestEnvironment
         }
     }
 
-    private static string FindRepoRoot()
+    /// <summary>
+    /// OSVA_REPO, else the first folder above the test binaries with the solution, else the repository this source
+    /// file was compiled from (a private --artifacts-path puts the binaries outside the repository).
+    /// </summary>
+    private static string FindRepoRoot([CallerFilePath] string source = "")
     {
+        if (Environment.GetEnvironmentVariable("OSVA_REPO") is { Length: > 0 } fromEnv) return fromEnv;
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
             if (File.Exists(Path.Combine(dir.FullName, "OsVenvArtifacts.sln"))) return dir.FullName;
         }
-        var fromEnv = Environment.GetEnvironmentVariable("OSVA_REPO");
-        return fromEnv ?? throw new InvalidOperationException("cannot find OsVenvArtifacts.sln above the test binaries; set OSVA_REPO");
+        var fromSource = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(source) ?? "", "..", ".."));
+        return File.Exists(Path.Combine(fromSource, "OsVenvArtifacts.sln"))
+            ? fromSource
+            : throw new InvalidOperationException("cannot find OsVenvArtifacts.sln above the test binaries or their sources; set OSVA_REPO");
     }
 }
 
