@@ -47,6 +47,9 @@ public static class StoreKeys
 {
     public static string Index(string service) => $"{Names.Service(service)}/index.json";
 
+    /// <summary>The detached signature of <see cref="Index"/>, written on every change to it (docs/security.md).</summary>
+    public static string IndexSignature(string service) => Index(service) + ".sig";
+
     public static string TagPrefix(string service, string tag) => $"{Names.Service(service)}/{Names.Tag(tag)}/";
 
     public static string File(string service, string tag, string fileName) => TagPrefix(service, tag) + fileName;

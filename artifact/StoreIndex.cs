@@ -12,6 +12,16 @@ public sealed record StoreIndex
 
     public int SchemaVersion { get; set; } = CurrentSchemaVersion;
     public required string Service { get; init; }
+    /// <summary>
+    /// Grows with every change a publisher makes, so a host that remembers the highest version it accepted can
+    /// refuse an older index (a rollback to a yanked tag, or a stale mirror). 0 in indexes written before it.
+    /// </summary>
+    public long Version { get; set; }
+    /// <summary>
+    /// After this time hosts refuse the index (a freeze: a store or mirror that keeps serving an old view).
+    /// Publishers set it on every change and <c>osva-publish sign-index</c> renews it. Null in indexes written before it.
+    /// </summary>
+    public DateTimeOffset? Expires { get; set; }
     public IReadOnlyList<IndexTag> Tags { get; set; } = [];
     /// <summary>Alias name (stable, candidate, ...) to tag.</summary>
     public IReadOnlyDictionary<string, string> Aliases { get; set; } = new Dictionary<string, string>();

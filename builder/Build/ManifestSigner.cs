@@ -34,7 +34,7 @@ internal sealed class ManifestSigner : IDisposable
             throw new BuilderException("OSVA-B014", $"{source} {path} does not exist",
                 "give the PEM private key to sign manifests with (openssl ecparam -name prime256v1 -genkey -noout -out key.pem)", ExitCode.InvalidInput);
         }
-        var key = ManifestSignature.LoadKey(path);
+        var key = Signatures.LoadKey(path);
         try
         {
             // A public key loads as well as a private one; only signing tells them apart.
@@ -53,12 +53,12 @@ internal sealed class ManifestSigner : IDisposable
     public string Sign(byte[] manifest)
     {
         // ECDsa instances are not documented as thread-safe, and parallel jobs sign at once.
-        lock (_lock) return ManifestSignature.Sign(manifest, _key);
+        lock (_lock) return Signatures.Sign(manifest, _key);
     }
 
     public bool Verifies(byte[] manifest, string signature)
     {
-        lock (_lock) return ManifestSignature.Verify(manifest, signature, [_key]);
+        lock (_lock) return Signatures.Verify(manifest, signature, [_key]);
     }
 
     /// <summary>

@@ -104,9 +104,9 @@ internal static class VerifyCommand
                 "give the PEM public key that matches the build's --signing-key (openssl ec -in key.pem -pubout -out pub.pem)", ExitCode.InvalidInput);
         }
         // The shared contract code: a key that is not P-256 PEM and a signature that is not base64 DER are one-line errors too.
-        using var trusted = ManifestSignature.LoadKey(publicKey);
+        using var trusted = Signatures.LoadKey(publicKey);
         var signature = System.Text.Encoding.ASCII.GetString(await ReadAllAsync(store, key, ct));
-        if (!ManifestSignature.Verify(manifest, signature, [trusted]))
+        if (!Signatures.Verify(manifest, signature, [trusted]))
         {
             throw new PublishException("OSVA-P064", $"{id.SignatureFileName} does not match {id.ManifestFileName} under key {publicKey}",
                 "the manifest was changed or signed with another key; rebuild and republish", ExitCode.VerificationFailed);

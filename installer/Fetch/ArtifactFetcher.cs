@@ -75,7 +75,7 @@ internal sealed class ArtifactFetcher(IStoreReader store)
             throw new InstallerException("OSVA-I015", $"{id.SignatureFileName} is not in {store.Location}, and trusted keys were given",
                 "publish artifacts signed at build time, or install without --trusted-key", ExitCode.VerificationFailed);
         }
-        if (!ManifestSignature.Verify(manifest, signature, trustedKeys))
+        if (!Signatures.Verify(manifest, signature, trustedKeys))
         {
             throw new InstallerException("OSVA-I015", $"{id.SignatureFileName} is not a valid signature of {id.ManifestFileName} by any trusted key",
                 "nothing was downloaded or unpacked; the manifest was changed or signed by another key", ExitCode.VerificationFailed);

@@ -9,9 +9,12 @@ internal sealed record InstallerEnvironment
     public InstallerEnvironment(string root)
     {
         Root = Path.GetFullPath(root);
+        Config = HostConfig.Load(HostPath(HostConfig.HostPath));
     }
 
     public string Root { get; }
+    /// <summary>The host's own rules (<c>/etc/osva/osva.conf</c> under the root): stores, trusted keys, venvs root, limits.</summary>
+    public HostConfig Config { get; init; }
     public TimeProvider Clock { get; init; } = TimeProvider.System;
     /// <summary>visudo; OSVA_VISUDO replaces it so failure-injection tests can make the check reject.</summary>
     public string Visudo { get; init; } = Environment.GetEnvironmentVariable("OSVA_VISUDO") is { Length: > 0 } v ? v : "visudo";

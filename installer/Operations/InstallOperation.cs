@@ -30,7 +30,7 @@ internal sealed class InstallOperation(InstallerEnvironment env)
         using var store = StoreReaders.Open(request.Store, request.S3);
         var fetcher = new ArtifactFetcher(store);
         var artifact = await fetcher.ResolveAsync(service, request.TagOrAlias, platform, ct);
-        var keys = request.TrustedKeys.Select(ManifestSignature.LoadKey).ToList();
+        var keys = request.TrustedKeys.Select(Signatures.LoadKey).ToList();
         Manifest manifest;
         try
         {

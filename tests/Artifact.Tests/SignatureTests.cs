@@ -17,8 +17,8 @@ public sealed class SignatureTests
         var manifest = Encoding.UTF8.GetBytes("{\"service\": \"nova\"}\n");
         await File.WriteAllBytesAsync(dir.Combine("m.json"), manifest);
 
-        using var signer = ManifestSignature.LoadKey(key);
-        await File.WriteAllBytesAsync(dir.Combine("m.sig.der"), Convert.FromBase64String(ManifestSignature.Sign(manifest, signer)));
+        using var signer = Signatures.LoadKey(key);
+        await File.WriteAllBytesAsync(dir.Combine("m.sig.der"), Convert.FromBase64String(Signatures.Sign(manifest, signer)));
         var verified = await ProcessRunner.RunAsync("openssl", ["dgst", "-sha256", "-verify", pub, "-signature", dir.Combine("m.sig.der"), dir.Combine("m.json")]);
 
         Assert.True(verified.ExitCode == 0, verified.ToString());
@@ -38,14 +38,14 @@ public sealed class SignatureTests
         Assert.True(signed.ExitCode == 0, signed.ToString());
         var signature = Convert.ToBase64String(await File.ReadAllBytesAsync(dir.Combine("m.sig.der")));
 
-        using var trusted = ManifestSignature.LoadKey(pub);
-        Assert.True(ManifestSignature.Verify(manifest, signature, [trusted]));
+        using var trusted = Signatures.LoadKey(pub);
+        Assert.True(Signatures.Verify(manifest, signature, [trusted]));
 
         var changed = Encoding.UTF8.GetBytes("{\"service\": \"nova\", \"archive\": \"abd\"}\n");
-        Assert.False(ManifestSignature.Verify(changed, signature, [trusted]));
+        Assert.False(Signatures.Verify(changed, signature, [trusted]));
         using var other = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        Assert.False(ManifestSignature.Verify(manifest, signature, [other]));
-        Assert.False(ManifestSignature.Verify(manifest, "not base64!", [trusted]));
+        Assert.False(Signatures.Verify(manifest, signature, [other]));
+        Assert.False(Signatures.Verify(manifest, "not base64!", [trusted]));
     }
 
     [Fact]
@@ -55,7 +55,7 @@ public sealed class SignatureTests
         var path = dir.Combine("key.pem");
         await File.WriteAllTextAsync(path, "not a key");
 
-        var e = Assert.Throws<OsvaException>(() => ManifestSignature.LoadKey(path));
+        var e = Assert.Throws<OsvaException>(() => Signatures.LoadKey(path));
 
         Assert.Contains("openssl ecparam", e.Hint, StringComparison.Ordinal);
     }

@@ -306,7 +306,7 @@ public abstract class StoreContractTests(PublishStoreFixture fixture) : IDisposa
         var otherPub = _work.Combine("other.pub.pem");
         await File.WriteAllTextAsync(releasePub, release.ExportSubjectPublicKeyInfoPem());
         await File.WriteAllTextAsync(otherPub, other.ExportSubjectPublicKeyInfoPem());
-        await File.WriteAllTextAsync(a.ManifestPath + ".sig", ManifestSignature.Sign(await File.ReadAllBytesAsync(a.ManifestPath), release));
+        await File.WriteAllTextAsync(a.ManifestPath + ".sig", Signatures.Sign(await File.ReadAllBytesAsync(a.ManifestPath), release));
 
         Assert.Equal(0, (await RunAsync("publish", a.Directory)).ExitCode);
         var valid = await RunAsync("verify", "nova", "31.0.0", "--public-key", releasePub);

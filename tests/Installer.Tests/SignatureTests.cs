@@ -22,8 +22,8 @@ public sealed class SignatureTests
         var sigPath = Path.Combine(host.Store, "demo", "1.0.0", files.Manifest.Id.SignatureFileName);
         var text = signature switch
         {
-            "signed-by-the-trusted-key" => ManifestSignature.Sign(files.ManifestBytes, trusted),
-            "signed-by-another-key" => ManifestSignature.Sign(files.ManifestBytes, other),
+            "signed-by-the-trusted-key" => Signatures.Sign(files.ManifestBytes, trusted),
+            "signed-by-another-key" => Signatures.Sign(files.ManifestBytes, other),
             "signature-garbled" => "not base64 at all\n",
             _ => null,
         };
