@@ -35,5 +35,8 @@ public sealed record StoreLocation(StoreKind Kind, string Root, string Bucket, s
         return new StoreLocation(StoreKind.Directory, Path.GetFullPath(path), "", "");
     }
 
+    /// <summary>One spelling per store (an S3 prefix with or without its trailing slash is the same store).</summary>
+    public string Identity => Kind == StoreKind.S3 ? $"s3://{Bucket}/{Prefix}" : Root;
+
     public override string ToString() => Root;
 }

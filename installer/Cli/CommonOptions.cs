@@ -1,5 +1,4 @@
 using System.CommandLine;
-using OsVenvArtifacts.Artifact.Store;
 using OsVenvArtifacts.Installer.Activation;
 using OsVenvArtifacts.Installer.Host;
 
@@ -17,14 +16,14 @@ internal static class CommonOptions
     public static readonly Option<bool> Json = new("--json") { Description = "Print the result as JSON, with changed true or false" };
     public static readonly Option<bool> Verbose = new("--verbose") { Description = "Print stack traces with errors" };
     public static readonly Option<bool> DryRun = new("--dry-run") { Description = "Show what would change and change nothing" };
-    public static readonly Option<string> Store = new("--store") { Description = "Directory, s3://bucket/prefix or http(s):// mirror", Required = true };
+    public static readonly Option<string?> Store = new("--store") { Description = "Directory, s3://bucket/prefix or http(s):// mirror (default: store in /etc/osva/osva.conf)" };
     public static readonly Option<string?> S3Endpoint = new("--s3-endpoint") { Description = "S3 endpoint URL (else AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL)" };
     public static readonly Option<string?> S3Region = new("--s3-region") { Description = "S3 region (else AWS_REGION)" };
     public static readonly Option<bool?> S3PathStyle = new("--s3-path-style") { Description = "Path-style S3 addressing (automatic for IP and localhost endpoints)" };
     public static readonly Option<string?> Platform = new("--platform") { Description = "Platform to install, such as debian-12-x86_64-py3.11 (default: this host's)" };
     public static readonly Option<string?> InstallPath = new("--install-path") { Description = "Install the venv here instead of the path it was built for (relocates it)" };
     public static readonly Option<string[]> Units = new("--unit") { Description = "Extra systemd unit, NAME or NAME=CONSOLE_SCRIPT [ARGS]" };
-    public static readonly Option<string[]> TrustedKeys = new("--trusted-key") { Description = "PEM public key (ECDSA P-256); the manifest's .sig must verify under one of those given" };
+    public static readonly Option<string[]> TrustedKeys = new("--trusted-key") { Description = "PEM public key (ECDSA P-256) trusted besides trusted-key in /etc/osva/osva.conf; index and manifest must then be signed" };
     public static readonly Option<bool> NoActivate = new("--no-activate") { Description = "Unpack and record only; switch to it later" };
     public static readonly Option<bool> Restart = new("--restart") { Description = "Restart the units even when nothing changed, then run the health check" };
     public static readonly Option<string?> HealthCheck = new("--health-check") { Description = "Command (exit 0) or http(s) URL (2xx) that must pass after activation, else the previous tag is restored" };
@@ -62,8 +61,6 @@ internal static class CommonOptions
         ServiceUser = r.GetValue(ServiceUser),
         InstallRootwrapFilters = r.GetValue(RootwrapFilters),
     };
-
-    public static S3Settings S3(ParseResult r) => S3Settings.FromEnvironment(r.GetValue(S3Endpoint), r.GetValue(S3Region), r.GetValue(S3PathStyle));
 
     /// <summary>Runs a verb inside the shared error handler and prints its result.</summary>
     public static void Bind(Command command, Func<ParseResult, CancellationToken, Task<Operations.CommandResult>> run)

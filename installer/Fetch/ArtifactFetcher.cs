@@ -3,21 +3,29 @@ using OsVenvArtifacts.Artifact.Store;
 
 namespace OsVenvArtifacts.Installer.Fetch;
 
-/// <summary>An artifact chosen from a store's index: what the index promises about it.</summary>
-internal sealed record ResolvedArtifact(ArtifactId Id, IndexArtifact Entry, string RequestedAs);
+/// <summary>An artifact chosen from a store's index: what the index promises about it, and the index's version.</summary>
+internal sealed record ResolvedArtifact(ArtifactId Id, IndexArtifact Entry, string RequestedAs, long IndexVersion);
 
 /// <summary>
-/// Finds an artifact in a store and downloads it: the index names the tag and platform and binds the manifest's hash;
-/// the manifest binds the archive's hash; the archive is hashed while it streams to disk and checked before use.
+/// Finds an artifact in a store and downloads it: the (signed, versioned) index names the tag and platform and binds
+/// the manifest's hash; the manifest binds the archive's hash; the archive is hashed while it streams to disk and
+/// checked before use. Every small file is read with a cap, the archive stops at the size its manifest states, and
+/// a transfer that stalls is cut (docs/security.md).
 /// </summary>
-internal sealed class ArtifactFetcher(IStoreReader store)
+internal sealed class ArtifactFetcher(IStoreReader store, TrustPolicy trust, TimeProvider clock, TimeSpan stallTimeout)
 {
     private const int MaxAttempts = 4;
+    private const int MaxIndexSize = 16 << 20;
+    private const int MaxManifestSize = 16 << 20;
+    private const int MaxSmallFileSize = 64 << 10;
 
-    public async Task<ResolvedArtifact> ResolveAsync(string service, string tagOrAlias, string platform, CancellationToken ct)
+    /// <summary>
+    /// Reads and checks the service's index (signature, service, expiry, and a version no older than
+    /// <paramref name="rememberedVersion"/>, the highest this host accepted from this store), then picks the artifact.
+    /// </summary>
+    public async Task<ResolvedArtifact> ResolveAsync(string service, string tagOrAlias, string platform, long rememberedVersion, CancellationToken ct)
     {
-        var index = await store.ReadIndexAsync(service, ct) ?? throw new InstallerException("OSVA-I012",
-            $"service {service} is not in store {store.Location}", "check the service name and --store (osva-publish list)", ExitCode.StoreError);
+        var index = await ReadIndexAsync(service, rememberedVersion, ct);
         var tag = index.Resolve(tagOrAlias) ?? throw new InstallerException("OSVA-I012",
             $"{service} has no tag or alias '{tagOrAlias}' in {store.Location}",
             $"pick one of: {string.Join(", ", index.Tags.Select(t => t.Tag).Concat(index.Aliases.Keys))}", ExitCode.StoreError);
@@ -25,29 +33,76 @@ internal sealed class ArtifactFetcher(IStoreReader store)
             $"{service} {tag} is not published for platform {platform}",
             $"published platforms: {string.Join(", ", index.FindTag(tag)?.Artifacts.Select(a => a.Platform) ?? [])}; build one for {platform} or pass --platform",
             ExitCode.HostMismatch);
-        return new ResolvedArtifact(new ArtifactId(service, tag, PlatformId.Parse(platform)), entry, tagOrAlias);
+        return new ResolvedArtifact(new ArtifactId(service, tag, PlatformId.Parse(platform)), entry, tagOrAlias, index.Version);
+    }
+
+    private async Task<StoreIndex> ReadIndexAsync(string service, long rememberedVersion, CancellationToken ct)
+    {
+        var key = StoreKeys.Index(service);
+        var where = $"{store.Location}/{key}";
+        var bytes = await ReadSmallAsync(key, MaxIndexSize, ct) ?? throw new InstallerException("OSVA-I012",
+            $"service {service} is not in store {store.Location}", "check the service name and --store (osva-publish list)", ExitCode.StoreError);
+        if (!await IndexSignatureHoldsAsync(service, bytes, ct))
+        {
+            // A publisher writes index.json, then index.json.sig: a reader between the two sees a pair that does not match.
+            await Task.Delay(TimeSpan.FromSeconds(1), ct);
+            bytes = await ReadSmallAsync(key, MaxIndexSize, ct) ?? [];
+            if (!await IndexSignatureHoldsAsync(service, bytes, ct))
+            {
+                throw new InstallerException("OSVA-I018", $"{StoreKeys.IndexSignature(service)} in {store.Location} is missing or not a valid signature of {key} by a trusted key",
+                    "nothing was downloaded; the index was changed, not signed, or signed by a key this host does not trust (trusted-key in /etc/osva/osva.conf); publish with osva-publish --signing-key",
+                    ExitCode.VerificationFailed);
+            }
+        }
+        using var stream = new MemoryStream(bytes, writable: false);
+        var index = await ArtifactJson.ReadIndexAsync(stream, where, ct);
+        if (index.Service != service)
+        {
+            throw new InstallerException("OSVA-I011", $"{where} is the index of {index.Service}, not of {service}",
+                "nothing was downloaded; the store serves another service's index under this name: republish it", ExitCode.VerificationFailed);
+        }
+        if (index.Expires is { } expires && expires <= clock.GetUtcNow())
+        {
+            throw new InstallerException("OSVA-I019", $"{where} expired at {expires:u}: the store may be serving a frozen, old view",
+                $"nothing was downloaded; the publisher renews it with osva-publish sign-index {service}; check the store or mirror is current", ExitCode.VerificationFailed);
+        }
+        if (trust.Required && index.Expires is null)
+        {
+            throw new InstallerException("OSVA-I019", $"{where} has no expiry, and this host requires signed indexes to have one",
+                $"the publisher renews it with osva-publish sign-index {service}", ExitCode.VerificationFailed);
+        }
+        if (index.Version < rememberedVersion)
+        {
+            throw new InstallerException("OSVA-I019", $"{where} is version {index.Version}, older than version {rememberedVersion} this host already accepted from {store.Location}",
+                "nothing was downloaded; the store or a mirror serves an old index (a rollback, perhaps to a yanked tag); point --store at a current copy", ExitCode.VerificationFailed);
+        }
+        return index;
+    }
+
+    /// <summary>True when the index's signature verifies, or when none is required and none is there.</summary>
+    private async Task<bool> IndexSignatureHoldsAsync(string service, byte[] index, CancellationToken ct)
+    {
+        if (trust.Keys.Count == 0) return !trust.Required;
+        var signature = await ReadSmallAsync(StoreKeys.IndexSignature(service), MaxSmallFileSize, ct);
+        if (signature is null) return !trust.Required;
+        return Signatures.Verify(index, System.Text.Encoding.ASCII.GetString(signature), trust.Keys);
     }
 
     /// <summary>
-    /// Reads the manifest (small) and checks it is the one the index names, that it is signed by one of
-    /// <paramref name="trustedKeys"/> when any are given, and that it describes the same artifact.
+    /// Reads the manifest (small) and checks it is the one the index names, that it is signed by a trusted key when
+    /// the host requires it (or carries a signature at all), and that it describes the same artifact.
     /// </summary>
-    public async Task<Manifest> ReadManifestAsync(ResolvedArtifact artifact, IReadOnlyList<System.Security.Cryptography.ECDsa> trustedKeys, CancellationToken ct)
+    public async Task<Manifest> ReadManifestAsync(ResolvedArtifact artifact, CancellationToken ct)
     {
         var key = artifact.Id.StoreKey(artifact.Id.ManifestFileName);
-        using var buffer = new MemoryStream();
-        await using (var stream = await store.OpenReadAsync(key, ct))
-        {
-            await stream.CopyToAsync(buffer, ct);
-        }
-        var bytes = buffer.ToArray();
+        var bytes = await ReadSmallAsync(key, MaxManifestSize, ct) ?? throw new StoreNotFoundException(store.Location.ToString(), key);
         var actual = Sha256.Of(bytes);
         if (actual != artifact.Entry.ManifestSha256)
         {
             throw Mismatch(artifact.Id.ManifestFileName, actual, "index.json", artifact.Entry.ManifestSha256);
         }
-        if (trustedKeys.Count > 0) await CheckSignatureAsync(artifact.Id, bytes, trustedKeys, ct);
-        buffer.Position = 0;
+        if (trust.Keys.Count > 0) await CheckSignatureAsync(artifact.Id, bytes, ct);
+        using var buffer = new MemoryStream(bytes, writable: false);
         var manifest = await ArtifactJson.ReadManifestAsync(buffer, $"{store.Location}/{key}", ct);
         if (manifest.Service != artifact.Id.Service || manifest.Tag != artifact.Id.Tag || manifest.Platform.Id != artifact.Id.Platform.ToString())
         {
@@ -61,26 +116,65 @@ internal sealed class ArtifactFetcher(IStoreReader store)
         return manifest;
     }
 
-    private async Task CheckSignatureAsync(ArtifactId id, byte[] manifest, IReadOnlyList<System.Security.Cryptography.ECDsa> trustedKeys, CancellationToken ct)
+    private async Task CheckSignatureAsync(ArtifactId id, byte[] manifest, CancellationToken ct)
     {
-        string signature;
-        try
+        var signature = await ReadSmallAsync(id.StoreKey(id.SignatureFileName), MaxSmallFileSize, ct);
+        if (signature is null)
         {
-            await using var stream = await store.OpenReadAsync(id.StoreKey(id.SignatureFileName), ct);
-            using var reader = new StreamReader(stream);
-            signature = await reader.ReadToEndAsync(ct);
+            if (!trust.Required) return;
+            throw new InstallerException("OSVA-I015", $"{id.SignatureFileName} is not in {store.Location}, and this host requires signatures",
+                "publish artifacts signed at build time (osva-build --signing-key, or osva-publish sign-index --resign-manifests)", ExitCode.VerificationFailed);
         }
-        catch (StoreNotFoundException)
-        {
-            throw new InstallerException("OSVA-I015", $"{id.SignatureFileName} is not in {store.Location}, and trusted keys were given",
-                "publish artifacts signed at build time, or install without --trusted-key", ExitCode.VerificationFailed);
-        }
-        if (!Signatures.Verify(manifest, signature, trustedKeys))
+        if (!Signatures.Verify(manifest, System.Text.Encoding.ASCII.GetString(signature), trust.Keys))
         {
             throw new InstallerException("OSVA-I015", $"{id.SignatureFileName} is not a valid signature of {id.ManifestFileName} by any trusted key",
                 "nothing was downloaded or unpacked; the manifest was changed or signed by another key", ExitCode.VerificationFailed);
         }
     }
+
+    /// <summary>A small file read whole, refused past <paramref name="max"/> bytes (endless data); null when absent.</summary>
+    private async Task<byte[]?> ReadSmallAsync(string key, int max, CancellationToken ct)
+    {
+        using var stall = Stall(ct);
+        try
+        {
+            await using var stream = await store.OpenReadAsync(key, stall.Token);
+            using var buffer = new MemoryStream();
+            var chunk = new byte[1 << 16];
+            int n;
+            while ((n = await stream.ReadAsync(chunk, stall.Token)) > 0)
+            {
+                if (buffer.Length + n > max)
+                {
+                    throw new InstallerException("OSVA-I014", $"{key} in {store.Location} is larger than {max} bytes",
+                        "nothing was downloaded; the store serves a file far larger than osva writes: check the store or mirror", ExitCode.VerificationFailed);
+                }
+                buffer.Write(chunk, 0, n);
+                stall.CancelAfter(stallTimeout);
+            }
+            return buffer.ToArray();
+        }
+        catch (StoreNotFoundException)
+        {
+            return null;
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            throw Stalled(key, 0);
+        }
+    }
+
+    private CancellationTokenSource Stall(CancellationToken ct)
+    {
+        var stall = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        stall.CancelAfter(stallTimeout);
+        return stall;
+    }
+
+    private InstallerException Stalled(string key, long at) =>
+        new("OSVA-I017", $"the transfer of {key} from {store.Location} stalled: no byte for {stallTimeout.TotalSeconds:0} s (at byte {at})",
+            "run the same command again: a download continues from the partial file kept in staging; raise stall-timeout in /etc/osva/osva.conf for a slow link",
+            ExitCode.StoreError);
 
     /// <summary>
     /// Streams the archive into <paramref name="stagingDirectory"/> while hashing it and returns the verified file.
@@ -90,19 +184,17 @@ internal sealed class ArtifactFetcher(IStoreReader store)
     public async Task<string> DownloadAsync(ResolvedArtifact artifact, Manifest manifest, string stagingDirectory, CancellationToken ct)
     {
         var id = artifact.Id;
-        string expected;
-        await using (var checksum = await store.OpenReadAsync(id.StoreKey(id.ChecksumFileName), ct))
-        using (var reader = new StreamReader(checksum))
-        {
-            expected = Sha256.ParseChecksumLine(await reader.ReadToEndAsync(ct), id.ArchiveFileName, id.ChecksumFileName);
-        }
+        var checksumKey = id.StoreKey(id.ChecksumFileName);
+        var checksum = await ReadSmallAsync(checksumKey, MaxSmallFileSize, ct) ?? throw new StoreNotFoundException(store.Location.ToString(), checksumKey);
+        var expected = Sha256.ParseChecksumLine(System.Text.Encoding.UTF8.GetString(checksum), id.ArchiveFileName, id.ChecksumFileName);
         if (expected != manifest.Archive.Sha256) throw Mismatch(id.ArchiveFileName, manifest.Archive.Sha256, id.ChecksumFileName, expected, "manifest says");
 
         Directory.CreateDirectory(stagingDirectory);
         var final = Path.Combine(stagingDirectory, id.ArchiveFileName);
         var partial = final + ".partial";
         var key = id.StoreKey(id.ArchiveFileName);
-        var limit = manifest.Archive.Size > 0 ? manifest.Archive.Size : long.MaxValue;
+        // Positive and within the host's limit (ExtractLimits.For): the download never passes it.
+        var limit = manifest.Archive.Size;
         string actual;
         await using (var file = new FileStream(partial, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1 << 16, useAsync: true))
         {
@@ -123,9 +215,13 @@ internal sealed class ArtifactFetcher(IStoreReader store)
                         file.Position = 0;
                         hashing = new HashingStream(file, leaveOpen: true);
                     }
-                    catch (Exception e) when (e is IOException or HttpRequestException && attempt < MaxAttempts && !ct.IsCancellationRequested)
+                    catch (Exception e) when (e is IOException or HttpRequestException or TimeoutException && attempt < MaxAttempts && !ct.IsCancellationRequested)
                     {
                         await Task.Delay(TimeSpan.FromMilliseconds(250 * attempt), ct);
+                    }
+                    catch (TimeoutException)
+                    {
+                        throw Stalled(key, hashing.BytesHashed);
                     }
                     catch (Exception e) when (e is HttpIOException or HttpRequestException && !ct.IsCancellationRequested)
                     {
@@ -155,21 +251,31 @@ internal sealed class ArtifactFetcher(IStoreReader store)
     private async Task<bool> CopyFromAsync(string key, HashingStream target, long limit, CancellationToken ct)
     {
         var offset = target.BytesHashed;
-        if (offset >= limit && limit != long.MaxValue) return true;
-        await using var source = offset == 0 ? await store.OpenReadAsync(key, ct) : await store.OpenReadFromAsync(key, offset, ct);
-        if (source is null) return false;
-        var buffer = new byte[1 << 16];
-        int n;
-        while ((n = await source.ReadAsync(buffer, ct)) > 0)
+        if (offset >= limit) return true;
+        using var stall = Stall(ct);
+        try
         {
-            if (target.BytesHashed + n > limit)
+            await using var source = offset == 0 ? await store.OpenReadAsync(key, stall.Token) : await store.OpenReadFromAsync(key, offset, stall.Token);
+            if (source is null) return false;
+            var buffer = new byte[1 << 16];
+            int n;
+            while ((n = await source.ReadAsync(buffer, stall.Token)) > 0)
             {
-                throw new InstallerException("OSVA-I014", $"{key} is larger than the {limit} bytes its manifest states",
-                    "the store holds a different file than was published; republish the artifact", ExitCode.VerificationFailed);
+                if (target.BytesHashed + n > limit)
+                {
+                    throw new InstallerException("OSVA-I014", $"{key} is larger than the {limit} bytes its manifest states",
+                        "the store holds a different file than was published; republish the artifact", ExitCode.VerificationFailed);
+                }
+                await target.WriteAsync(buffer.AsMemory(0, n), ct);
+                stall.CancelAfter(stallTimeout);
             }
-            await target.WriteAsync(buffer.AsMemory(0, n), ct);
+            return true;
         }
-        return true;
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            // No byte for the stall timeout: retried like a broken connection, reported as a stall after the last attempt.
+            throw new TimeoutException();
+        }
     }
 
     private static InstallerException Mismatch(string file, string actual, string source, string expected, string verb = "has sha256") =>

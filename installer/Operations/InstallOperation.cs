@@ -15,6 +15,7 @@ namespace OsVenvArtifacts.Installer.Operations;
 internal sealed class InstallOperation(InstallerEnvironment env)
 {
     private readonly StateStore _states = new(env);
+    private readonly InstallTarget _target = new(env);
 
     public async Task<CommandResult> RunAsync(InstallRequest request, CancellationToken ct)
     {
@@ -26,27 +27,43 @@ internal sealed class InstallOperation(InstallerEnvironment env)
             "cannot tell this host's platform: no python3 in /usr/bin", "install python3, or pass --platform", ExitCode.HostMismatch);
         PlatformId.Parse(platform);
 
-        // The mirror's reader owns the client; the fetcher shares it for ranged requests when a transfer resumes.
-        using var store = StoreReaders.Open(request.Store, request.S3);
-        var fetcher = new ArtifactFetcher(store);
-        var artifact = await fetcher.ResolveAsync(service, request.TagOrAlias, platform, ct);
-        var keys = request.TrustedKeys.Select(Signatures.LoadKey).ToList();
-        Manifest manifest;
-        try
+        var location = request.Store ?? (env.Config.Store is { } configured ? StoreLocation.Parse(configured) : throw new InstallerException("OSVA-I007",
+            "no store given", $"pass --store LOCATION, or set store = LOCATION in {HostConfig.HostPath}"));
+        using var trust = TrustPolicy.Load(env.Config, request.TrustedKeys, request.InsecureSkipSignature);
+        if (trust.Skipped)
         {
-            manifest = await fetcher.ReadManifestAsync(artifact, keys, ct);
+            await Console.Error.WriteLineAsync($"osva-install: warning: --insecure-skip-signature: installing {service} from {location} without checking signatures this host requires");
         }
-        finally
+        using var store = StoreReaders.Open(location, request.S3);
+        var fetcher = new ArtifactFetcher(store, trust, env.Clock, request.StallTimeout ?? env.Config.StallTimeout);
+        var storeKey = location.Identity;
+        var remembered = state.IndexVersions.GetValueOrDefault(storeKey);
+        var artifact = await fetcher.ResolveAsync(service, request.TagOrAlias, platform, remembered, ct);
+        if (!request.DryRun && (artifact.IndexVersion > remembered || trust.Skipped))
         {
-            foreach (var key in keys) key.Dispose();
+            // Remembered as soon as the index is verified, as TUF keeps trusted metadata: a later older index is refused.
+            state = state with
+            {
+                IndexVersions = new Dictionary<string, long>(state.IndexVersions) { [storeKey] = Math.Max(remembered, artifact.IndexVersion) },
+                History = trust.Skipped ? [.. state.History, new StateEvent(env.Now, "insecure-skip-signature", artifact.Id.Tag, storeKey)] : state.History,
+            };
+            await _states.SaveAsync(state, ct);
         }
+        var manifest = await fetcher.ReadManifestAsync(artifact, ct);
         facts.EnsureFits(manifest);
+        var limits = ExtractLimits.For(manifest, artifact.Entry, env.Config);
+        // The manifest's path is only text to relocate from; where the venv goes is the host's decision.
         var builtFor = InstallerEnvironment.CheckInstallPath(manifest.InstallPath);
-        var installPath = InstallerEnvironment.CheckInstallPath(request.InstallPath ?? builtFor);
+        var installPath = _target.Choose(service, manifest.Tag, request.InstallPath);
         var venvDir = env.HostPath(installPath);
         var actions = new List<string>();
 
         var installed = state.Find(manifest.Tag);
+        if (installed is not null && installed.InstallPath != installPath)
+        {
+            throw new InstallerException("OSVA-I043", $"{service} {manifest.Tag} is installed at {installed.InstallPath}, not {installPath}",
+                $"switch to it where it is, or run osva-install uninstall {service} {manifest.Tag} first", ExitCode.Conflict);
+        }
         var present = installed is not null && installed.ArchiveSha256 == manifest.Archive.Sha256
             && installed.InstallPath == installPath && Directory.Exists(venvDir);
         if (installed is not null && installed.ArchiveSha256 != manifest.Archive.Sha256)
@@ -56,17 +73,19 @@ internal sealed class InstallOperation(InstallerEnvironment env)
         }
         if (!present)
         {
+            await _target.EnsureFreeAsync(service, manifest.Tag, installPath, ct);
             actions.Add($"download {artifact.Id.ArchiveFileName} ({manifest.Archive.Size} bytes) from {store.Location}");
             actions.Add($"unpack into {installPath}" + (installPath != builtFor ? $" (relocated from {builtFor})" : ""));
             if (!request.DryRun)
             {
-                installed = await FetchAndUnpackAsync(fetcher, artifact, manifest, installPath, builtFor, ct);
+                installed = await FetchAndUnpackAsync(fetcher, artifact, manifest, limits, installPath, builtFor, ct);
                 state = state with
                 {
                     Installed = [.. state.Installed.Where(t => t.Tag != manifest.Tag), installed],
                     History = [.. state.History, new StateEvent(env.Now, "install", manifest.Tag, null)],
                 };
                 await _states.SaveAsync(state, ct);
+                _target.DeleteIntent(service, manifest.Tag);
             }
         }
         var changed = !present;
@@ -91,7 +110,7 @@ internal sealed class InstallOperation(InstallerEnvironment env)
     }
 
     private async Task<InstalledTag> FetchAndUnpackAsync(ArtifactFetcher fetcher, ResolvedArtifact artifact, Manifest manifest,
-        string installPath, string builtFor, CancellationToken ct)
+        ExtractLimits limits, string installPath, string builtFor, CancellationToken ct)
     {
         var venvDir = env.HostPath(installPath);
         var parent = Path.GetDirectoryName(venvDir)!;
@@ -102,7 +121,7 @@ internal sealed class InstallOperation(InstallerEnvironment env)
         var unpackDir = Path.Combine(staging, $"{manifest.Service}-{manifest.Tag}.{Guid.NewGuid():N}");
         try
         {
-            var result = await SafeExtractor.ExtractAsync(archive, unpackDir, manifest, ExtractLimits.For(manifest), ct);
+            var result = await SafeExtractor.ExtractAsync(archive, unpackDir, manifest, limits, ct);
             if (result.TarSha256 != manifest.Archive.TarSha256)
             {
                 throw new InstallerException("OSVA-I031", $"{artifact.Id.ArchiveFileName} unpacks to a tar with sha256 {result.TarSha256} but its manifest says {manifest.Archive.TarSha256}",
@@ -122,11 +141,13 @@ internal sealed class InstallOperation(InstallerEnvironment env)
                 treeHash = TreeScanner.Hash(tree);
             }
             Native.SyncFileSystem(unpackDir);
-            if (Directory.Exists(venvDir) || File.Exists(venvDir))
+            if (Directory.Exists(venvDir) && _target.IsOwnLeftover(manifest.Service, manifest.Tag, installPath))
             {
-                // Unrecorded leftovers of an install that died between rename and record: set aside, never merged.
+                // This tag's own install died between rename and record (its intent file says so): set aside, never merged.
                 Directory.Move(venvDir, Path.Combine(staging, $"leftover.{Guid.NewGuid():N}"));
             }
+            await _target.WriteIntentAsync(manifest.Service, manifest.Tag, installPath, ct);
+            // Fails if anything took the path since EnsureFreeAsync: rename(2) never replaces a non-empty directory.
             Directory.Move(unpackDir, venvDir);
             Native.SyncDirectory(parent);
             await _states.SaveTagFilesAsync(manifest, tree, ct);
@@ -152,7 +173,8 @@ internal sealed class InstallOperation(InstallerEnvironment env)
 
     private static void EnsureSpace(string staging, Manifest manifest, ArtifactId id)
     {
-        var need = manifest.Archive.Size + manifest.UnpackedSize;
+        // Every file takes at least part of a block more than its bytes; sizes were bounded by ExtractLimits.For.
+        var need = manifest.Archive.Size + manifest.UnpackedSize + manifest.FileCount * 4096;
         var free = new DriveInfo(staging).AvailableFreeSpace;
         if (free < need)
         {

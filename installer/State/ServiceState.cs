@@ -16,6 +16,11 @@ internal sealed record ServiceState
     public IReadOnlyList<InstalledTag> Installed { get; set; } = [];
     public ActivationRecord? Activation { get; init; }
     public IReadOnlyList<StateEvent> History { get; set; } = [];
+    /// <summary>
+    /// Per store location, the highest index version this host accepted for the service: an older index from that
+    /// store is a rollback and is refused (docs/security.md). Raise or remove an entry by hand only after a key rotation.
+    /// </summary>
+    public IReadOnlyDictionary<string, long> IndexVersions { get; set; } = new Dictionary<string, long>();
 
     public InstalledTag? Find(string tag) => Installed.FirstOrDefault(t => t.Tag == tag);
 }

@@ -1,17 +1,51 @@
 using System.Formats.Tar;
 using System.IO.Compression;
+using System.Text;
 using System.Text.RegularExpressions;
 using OsVenvArtifacts.Artifact;
+using OsVenvArtifacts.Installer.Host;
 
 namespace OsVenvArtifacts.Installer.Unpack;
 
-/// <summary>Bounds on what one archive may unpack to, so a hostile archive cannot fill the disk.</summary>
-internal sealed record ExtractLimits(long MaxEntrySize, long MaxTotalSize, long MaxEntries)
+/// <summary>
+/// Bounds on what one archive may unpack to: the manifest's own sizes, each within the host's limits
+/// (<c>/etc/osva/osva.conf</c>), checked before a byte is downloaded, so a hostile build can neither switch the
+/// bounds off (a size of 0) nor name sizes past what the host allows.
+/// </summary>
+internal sealed record ExtractLimits(long MaxEntrySize, long UnpackedSize, long FileCount, long MaxEntries, long TarSize)
 {
-    public static ExtractLimits For(Manifest manifest) => new(
-        MaxEntrySize: 4L << 30,
-        MaxTotalSize: manifest.UnpackedSize > 0 ? manifest.UnpackedSize : 64L << 30,
-        MaxEntries: 1_000_000);
+    public static ExtractLimits For(Manifest manifest, IndexArtifact indexed, HostConfig config)
+    {
+        var id = manifest.Id;
+        Within("archive size", manifest.Archive.Size, config.MaxArchiveSize, "max-archive-size");
+        Within("unpacked size", manifest.UnpackedSize, config.MaxUnpackedSize, "max-unpacked-size");
+        Within("file count", manifest.FileCount, config.MaxEntries, "max-entries", "files");
+        // Headers and padding make the tar longer than its files, never more than a few KiB per entry.
+        Within("tar size", manifest.Archive.TarSize, config.MaxUnpackedSize + (config.MaxEntries << 12), "max-unpacked-size");
+        if (manifest.Archive.TarSize < manifest.UnpackedSize)
+        {
+            throw Refused($"{id} states a tar of {manifest.Archive.TarSize} bytes holding {manifest.UnpackedSize} bytes of files");
+        }
+        if (indexed.ArchiveSize != manifest.Archive.Size)
+        {
+            throw Refused($"{id}: the index says the archive has {indexed.ArchiveSize} bytes, its manifest says {manifest.Archive.Size}");
+        }
+        return new ExtractLimits(config.MaxEntrySize, manifest.UnpackedSize, manifest.FileCount, config.MaxEntries, manifest.Archive.TarSize);
+
+        void Within(string what, long value, long limit, string setting, string unit = "bytes")
+        {
+            if (value <= 0) throw Refused($"{id} states {what} {value}; it must be positive");
+            if (value > limit)
+            {
+                throw new InstallerException("OSVA-I044", $"{id} states {what} {value}, over this host's limit of {limit} {unit}",
+                    $"nothing was downloaded; if the artifact is right, raise {setting} in {HostConfig.HostPath}", ExitCode.VerificationFailed);
+            }
+        }
+    }
+
+    private static InstallerException Refused(string problem) =>
+        new("OSVA-I044", problem, "nothing was downloaded; the manifest is damaged or hostile: rebuild and republish the artifact",
+            ExitCode.VerificationFailed);
 }
 
 internal sealed record ExtractResult(IReadOnlyList<TreeEntry> Tree, string TreeHash, string TarSha256, long Size, long Files);
@@ -28,6 +62,8 @@ internal static partial class SafeExtractor
     private static partial Regex InterpreterLink();
 
     private const UnixFileMode Permissions = (UnixFileMode)0x1FF;
+    private const UnixFileMode Special = UnixFileMode.SetUser | UnixFileMode.SetGroup | UnixFileMode.StickyBit;
+    private const UnixFileMode GroupOrOtherWrite = UnixFileMode.GroupWrite | UnixFileMode.OtherWrite;
 
     public static async Task<ExtractResult> ExtractAsync(string archive, string target, Manifest manifest, ExtractLimits limits, CancellationToken ct)
     {
@@ -35,8 +71,8 @@ internal static partial class SafeExtractor
         var archiveName = Path.GetFileName(archive);
         var tree = new List<TreeEntry>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        var links = new HashSet<string>(StringComparer.Ordinal);
-        var files = new HashSet<string>(StringComparer.Ordinal);
+        var links = new Dictionary<string, string>(StringComparer.Ordinal);
+        var files = new Dictionary<string, TreeEntry>(StringComparer.Ordinal);
         var directoryModes = new List<(string Path, UnixFileMode Mode)>();
         long total = 0, count = 0;
 
@@ -45,7 +81,9 @@ internal static partial class SafeExtractor
         await using var compressed = new FileStream(archive, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, useAsync: false);
         await using var gzip = new GZipStream(compressed, CompressionMode.Decompress);
         using var tarHash = new HashingStream(gzip, leaveOpen: true);
-        using (var reader = new TarReader(tarHash, leaveOpen: true))
+        await using var guard = new TarStreamGuard(tarHash, limits.TarSize, archiveName);
+        guard.ReadGzipTrailer(archive);
+        using (var reader = new TarReader(guard, leaveOpen: true))
         {
             TarEntry? entry;
             while ((entry = Next(reader, archiveName, ct)) is not null)
@@ -56,10 +94,18 @@ internal static partial class SafeExtractor
 
                 if (++count > limits.MaxEntries) Reject($"more than {limits.MaxEntries} entries");
                 if (!seen.Add(path)) Reject("duplicate entry (a second entry could replace a checked one)");
-                if (Ancestors(path).FirstOrDefault(links.Contains) is { } via) Reject($"path goes through the symlink '{via}'");
-                if ((entry.Mode & (UnixFileMode.SetUser | UnixFileMode.SetGroup)) != 0) Reject("setuid or setgid bit");
+                if (Ancestors(path).FirstOrDefault(links.ContainsKey) is { } via) Reject($"path goes through the symlink '{via}'");
+                // PEP 706's data filter, refused rather than changed: a changed mode would not be the tree the manifest signs.
+                if (entry.EntryType is TarEntryType.Directory or TarEntryType.RegularFile or TarEntryType.V7RegularFile
+                    or TarEntryType.ContiguousFile or TarEntryType.HardLink)
+                {
+                    if ((entry.Mode & Special) != 0) Reject("setuid, setgid or sticky bit");
+                    if ((entry.Mode & GroupOrOtherWrite) != 0) Reject($"mode {Convert.ToString((int)entry.Mode, 8)} lets group or others write in a venv root runs");
+                }
                 var mode = entry.Mode & Permissions;
                 var full = Path.Join(target, path);
+                // A directory made implicitly for an earlier entry's parent must not become a link or a file.
+                if (entry.EntryType != TarEntryType.Directory && Path.Exists(full)) Reject("replaces a directory unpacked earlier");
                 switch (entry.EntryType)
                 {
                     case TarEntryType.Directory:
@@ -69,29 +115,36 @@ internal static partial class SafeExtractor
                         break;
                     case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
                         if (entry.Length > limits.MaxEntrySize) Reject($"size {entry.Length} is over the {limits.MaxEntrySize}-byte entry limit");
+                        // Checked before the file is created, so preallocation never passes what the free-space check allowed.
                         total += entry.Length;
-                        if (total > limits.MaxTotalSize) Reject($"unpacked size passes {limits.MaxTotalSize} bytes, the size its manifest states");
+                        if (total > limits.UnpackedSize) Reject($"unpacked size passes {limits.UnpackedSize} bytes, the size its manifest states");
+                        if (files.Count >= limits.FileCount) Reject($"more than the {limits.FileCount} files its manifest states");
                         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
                         var sha = WriteFile(entry, full, mode);
-                        files.Add(path);
-                        tree.Add(new TreeEntry(path, TreeEntryKind.File, (int)mode, entry.Length, sha, null));
+                        var file = new TreeEntry(path, TreeEntryKind.File, (int)mode, entry.Length, sha, null);
+                        files.Add(path, file);
+                        tree.Add(file);
                         break;
                     case TarEntryType.SymbolicLink:
                         CheckSymlink(path, entry.LinkName, manifest.Platform.PythonPath, Reject);
                         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
                         File.CreateSymbolicLink(full, entry.LinkName);
-                        links.Add(path);
+                        links.Add(path, entry.LinkName);
                         tree.Add(new TreeEntry(path, TreeEntryKind.Symlink, 0, 0, null, entry.LinkName));
                         break;
                     case TarEntryType.HardLink:
                         var source = Normalize(entry.LinkName, archiveName);
-                        if (source is null || !files.Contains(source)) Reject($"hardlink to '{entry.LinkName}', which is not a file unpacked earlier in the venv");
+                        if (source is null || !files.TryGetValue(source, out var copied)) Reject($"hardlink to '{entry.LinkName}', which is not a file unpacked earlier in the venv");
+                        copied = files[source!];
+                        total += copied.Size;
+                        if (total > limits.UnpackedSize) Reject($"unpacked size passes {limits.UnpackedSize} bytes, the size its manifest states");
+                        if (files.Count >= limits.FileCount) Reject($"more than the {limits.FileCount} files its manifest states");
                         // A copy, not a link: the venv then shares no inode with anything an attacker could name.
                         File.Copy(Path.Join(target, source), full);
                         File.SetUnixFileMode(full, mode);
-                        var copied = tree.Last(t => t.Path == source);
-                        files.Add(path);
-                        tree.Add(copied with { Path = path, Mode = (int)mode });
+                        var copy = copied with { Path = path, Mode = (int)mode };
+                        files.Add(path, copy);
+                        tree.Add(copy);
                         break;
                     case TarEntryType.CharacterDevice or TarEntryType.BlockDevice:
                         Reject("device node");
@@ -105,8 +158,14 @@ internal static partial class SafeExtractor
                 }
             }
         }
+        foreach (var (link, linkTarget) in links) CheckResolution(link, linkTarget, links, archiveName);
         // The tar hash covers the end-of-archive blocks too, which TarReader does not read.
-        tarHash.CopyTo(Stream.Null);
+        guard.CheckEnd(ct);
+        if (total != limits.UnpackedSize || files.Count != limits.FileCount)
+        {
+            throw new InstallerException("OSVA-I031", $"{archiveName} unpacks to {files.Count} files of {total} bytes but its manifest says {limits.FileCount} files of {limits.UnpackedSize} bytes",
+                "the archive does not match its manifest; rebuild and republish it", ExitCode.VerificationFailed);
+        }
         foreach (var (dir, mode) in directoryModes) File.SetUnixFileMode(dir, mode);
         var tarSha = tarHash.Finish();
         var hash = new TreeHash();
@@ -135,6 +194,11 @@ internal static partial class SafeExtractor
         if (name.StartsWith('/')) throw Unsafe(archive, name, "absolute path");
         var parts = name.Split('/', StringSplitOptions.RemoveEmptyEntries).Where(p => p != ".").ToList();
         if (parts.Contains("..")) throw Unsafe(archive, name, "'..' in the path");
+        // Linux's NAME_MAX and PATH_MAX, with room for the venvs root in front.
+        if (parts.Any(p => Encoding.UTF8.GetByteCount(p) > 255) || Encoding.UTF8.GetByteCount(name) > 3840)
+        {
+            throw Unsafe(archive, name[..Math.Min(name.Length, 80)] + "...", "name longer than the file system allows");
+        }
         return parts.Count == 0 ? null : string.Join('/', parts);
     }
 
@@ -158,6 +222,39 @@ internal static partial class SafeExtractor
                 stack.RemoveAt(stack.Count - 1);
             }
             else stack.Add(part);
+        }
+    }
+
+    /// <summary>
+    /// Resolves a link as the kernel would, through every other link of the archive: a <c>..</c> after a link goes to
+    /// the parent of where that link points, not of its name, so a chain of links each harmless alone can still leave
+    /// the venv (<c>a/b -&gt; ..</c>, <c>x -&gt; a/b/../..</c>). Refuses an escape and a loop (more than 40 links, as Linux).
+    /// </summary>
+    private static void CheckResolution(string link, string linkTarget, Dictionary<string, string> links, string archive)
+    {
+        if (linkTarget.StartsWith('/')) return;
+        var at = new List<string>(link.Split('/')[..^1]);
+        var pending = new LinkedList<string>(linkTarget.Split('/'));
+        var hops = 0;
+        while (pending.First is { } next)
+        {
+            pending.RemoveFirst();
+            var part = next.Value;
+            if (part is "" or ".") continue;
+            if (part == "..")
+            {
+                if (at.Count == 0) throw Unsafe(archive, link, $"symlink to '{linkTarget}' leaves the venv through other links");
+                at.RemoveAt(at.Count - 1);
+                continue;
+            }
+            if (!links.TryGetValue(string.Join('/', at.Append(part)), out var through))
+            {
+                at.Add(part);
+                continue;
+            }
+            if (++hops > 40) throw Unsafe(archive, link, "symlink loop");
+            if (through.StartsWith('/')) return;
+            foreach (var p in through.Split('/').Reverse()) pending.AddFirst(p);
         }
     }
 

@@ -24,8 +24,12 @@ public sealed class HostileArchiveTests
     [InlineData("character-device", "device node")]
     [InlineData("block-device", "device node")]
     [InlineData("fifo", "fifo")]
-    [InlineData("setuid-file", "setuid or setgid")]
-    [InlineData("setgid-directory", "setuid or setgid")]
+    [InlineData("setuid-file", "setuid, setgid or sticky")]
+    [InlineData("setgid-directory", "setuid, setgid or sticky")]
+    [InlineData("sticky-directory", "setuid, setgid or sticky")]
+    [InlineData("world-writable-file", "lets group or others write")]
+    [InlineData("group-writable-directory", "lets group or others write")]
+    [InlineData("world-writable-hardlink", "lets group or others write")]
     [InlineData("duplicate-entry-replacing-a-checked-file", "duplicate entry")]
     [InlineData("more-bytes-than-the-manifest-states", "the size its manifest states")]
     public async Task Install_refuses_a_hostile_archive_and_keeps_the_previous_tag(string attack, string reason)
@@ -69,6 +73,10 @@ public sealed class HostileArchiveTests
         "fifo" => [new InstallEntry("pipe", TarEntryType.Fifo, 0x1A4)],
         "setuid-file" => [InstallEntry.Text("bin/su-me", "#!/bin/sh\n", 0x800 | 0x1ED)],
         "setgid-directory" => [InstallEntry.Dir("share", 0x400 | 0x1ED)],
+        "sticky-directory" => [InstallEntry.Dir("share", 0x200 | 0x1FF)],
+        "world-writable-file" => [InstallEntry.Text("lib/python3.11/site-packages/sitecustomize.py", "import os\n", 0x1FF)],
+        "group-writable-directory" => [InstallEntry.Dir("share", 0x1FD)],
+        "world-writable-hardlink" => [InstallEntry.Text("lib/a.py", "x"), new InstallEntry("lib/b.py", TarEntryType.HardLink, 0x1B6, LinkName: "lib/a.py")],
         "duplicate-entry-replacing-a-checked-file" => [InstallEntry.Text("pyvenv.cfg", "home = /tmp/evil\n")],
         "more-bytes-than-the-manifest-states" => [InstallEntry.Noise("lib/big.bin", 4096, 1)],
         _ => throw new ArgumentOutOfRangeException(nameof(attack)),

@@ -70,6 +70,28 @@ public sealed class HttpResumeTests
         Assert.False(File.Exists(Partial(host, files)));
     }
 
+    [Fact]
+    public async Task A_transfer_that_stalls_is_cut_after_the_stall_timeout_reported_as_a_stall_and_resumed_by_the_next_run()
+    {
+        var (host, files) = await PublishedAsync();
+        using var _ = host;
+        using var server = new InstallRangeHttpServer(host.Store);
+        server.StallTransfers(CutAt, times: int.MaxValue);
+
+        var stalled = await Cli.RunAsync("install", "demo", "1.0.0", "--store", server.Url, "--root", host.Root, "--stall-timeout", "1");
+
+        Assert.True(stalled.ExitCode == 6, stalled.ToString());
+        Assert.Contains("OSVA-I017", stalled.Stderr, StringComparison.Ordinal);
+        Assert.Contains("stalled: no byte for 1 s", stalled.Stderr, StringComparison.Ordinal);
+        Assert.Equal(4 * CutAt, new FileInfo(Partial(host, files)).Length);
+
+        server.CutTransfers(0, times: 0);
+        var resumed = await Cli.RunAsync("install", "demo", "1.0.0", "--store", server.Url, "--root", host.Root);
+
+        Assert.True(resumed.ExitCode == 0, resumed.ToString());
+        Assert.Equal($"bytes={4 * CutAt}-", ArchiveRanges(server)[^1]);
+    }
+
     [Theory]
     [InlineData(InstallRangeMode.Ignore, false, "no range support: the whole file comes again with 200 and the prefix on disk is read past")]
     [InlineData(InstallRangeMode.Refuse, true, "416: the partial file is no prefix of the mirror's file, so the download starts over")]

@@ -28,6 +28,7 @@ public sealed class RelocationTests
         builder.ConsoleScripts.Add("osva-hello");
         await host.PublishAsync(builder);
 
+        host.Configure("venvs-root = /srv/relocated");
         var result = await host.InstallAsync("demo", "1.0.0", installPath: "/srv/relocated/demo");
 
         Assert.True(result.Changed);

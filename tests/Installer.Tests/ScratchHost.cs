@@ -30,10 +30,18 @@ internal sealed class ScratchHost : IDisposable
 
     public string OnDisk(string hostPath) => Path.Join(Root, hostPath.TrimStart('/'));
 
-    /// <summary>A demo venv with console scripts osva-hello and osva-hello-manage, a unit and rootwrap hints.</summary>
-    public static InstallArtifactBuilder Demo(string tag, string service = "demo")
+    /// <summary>Writes the host's /etc/osva/osva.conf, read by every operation that follows.</summary>
+    public void Configure(params string[] lines)
     {
-        var b = InstallArtifactBuilder.Venv(service, tag, null, "osva-hello", "osva-hello-manage", $"{service}-rootwrap");
+        var path = OnDisk(HostConfig.HostPath);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllLines(path, lines);
+    }
+
+    /// <summary>A demo venv with console scripts osva-hello and osva-hello-manage, a unit and rootwrap hints.</summary>
+    public static InstallArtifactBuilder Demo(string tag, string service = "demo", string? builtFor = null)
+    {
+        var b = InstallArtifactBuilder.Venv(service, tag, builtFor, "osva-hello", "osva-hello-manage", $"{service}-rootwrap");
         b.Systemd = new SystemdHints { Units = [new SystemdUnit($"{service}-api", "osva-hello")] };
         b.Rootwrap = new RootwrapHints { ConfigPath = $"/etc/{service}/rootwrap.conf", Command = $"{service}-rootwrap" };
         return b;
@@ -42,7 +50,7 @@ internal sealed class ScratchHost : IDisposable
     public Task<InstallArtifactFiles> PublishAsync(InstallArtifactBuilder builder) => InstallStore.AddAsync(Store, builder, Work);
 
     public Task<CommandResult> InstallAsync(string service, string tag, bool dryRun = false, string? installPath = null, ActivationSettings? activation = null,
-        IReadOnlyList<string>? trustedKeys = null, string? store = null) =>
+        IReadOnlyList<string>? trustedKeys = null, string? store = null, bool insecureSkipSignature = false, TimeSpan? stallTimeout = null) =>
         new InstallOperation(Environment).RunAsync(new InstallRequest
         {
             Service = service,
@@ -53,6 +61,8 @@ internal sealed class ScratchHost : IDisposable
             InstallPath = installPath,
             Activation = activation ?? new ActivationSettings(),
             TrustedKeys = trustedKeys ?? [],
+            InsecureSkipSignature = insecureSkipSignature,
+            StallTimeout = stallTimeout,
         }, CancellationToken.None);
 
     public LifecycleOperations Lifecycle => new(Environment);

@@ -1,9 +1,10 @@
 using System.Security.Cryptography;
 using OsVenvArtifacts.Artifact;
+using OsVenvArtifacts.TestSupport;
 
 namespace OsVenvArtifacts.Installer.Tests;
 
-/// <summary>With --trusted-key, the manifest's signature is checked before anything is downloaded or unpacked.</summary>
+/// <summary>With --trusted-key, the (signed) index and the manifest's signature are checked before anything is downloaded or unpacked.</summary>
 public sealed class SignatureTests
 {
     [Theory]
@@ -28,6 +29,7 @@ public sealed class SignatureTests
             _ => null,
         };
         if (text is not null) await File.WriteAllTextAsync(sigPath, text);
+        await InstallStore.SignIndexAsync(host.Store, "demo", trusted, 1, DateTimeOffset.UtcNow.AddDays(1));
 
         if (refusal is null)
         {

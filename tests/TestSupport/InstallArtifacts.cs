@@ -56,6 +56,8 @@ public sealed class InstallArtifactBuilder
     public string PythonPath { get; set; } = Interpreter;
     /// <summary>Overrides the manifest's unpacked size (hostile archives that lie about it).</summary>
     public long? UnpackedSize { get; set; }
+    /// <summary>Changes the manifest after its hashes were computed (a compromised build stating what it likes).</summary>
+    public Func<Manifest, Manifest>? EditManifest { get; set; }
 
     /// <summary>
     /// A venv like <c>python3.11 -m venv</c> plus pip would leave, with console scripts printing "&lt;script&gt; &lt;tag&gt; &lt;sys.prefix&gt;";
@@ -216,6 +218,7 @@ public sealed class InstallArtifactBuilder
             Systemd = Systemd,
             Tool = new ToolInfo("osva-test", "0"),
         };
+        if (EditManifest is not null) manifest = EditManifest(manifest);
         var manifestFile = System.IO.Path.Combine(outDir, id.ManifestFileName);
         var bytes = ArtifactJson.Serialize(manifest);
         await File.WriteAllBytesAsync(manifestFile, bytes, ct);
@@ -250,6 +253,51 @@ public static class InstallStore
         var merged = new Dictionary<string, string>(index.Aliases);
         foreach (var (k, v) in aliases ?? new Dictionary<string, string>()) merged[k] = v;
         await File.WriteAllBytesAsync(indexPath, ArtifactJson.Serialize(index with { Tags = tags, Aliases = merged }), ct);
+    }
+
+    /// <summary>
+    /// Signs a directory store's index as osva-publish does: sets its version and expiry, writes index.json, then
+    /// index.json.sig (base64 DER). Returns the index bytes that were signed.
+    /// </summary>
+    public static async Task<byte[]> SignIndexAsync(string storeDir, string service, System.Security.Cryptography.ECDsa key, long version,
+        DateTimeOffset expires, CancellationToken ct = default)
+    {
+        var indexPath = System.IO.Path.Combine(storeDir, service, "index.json");
+        var index = JsonSerializer.Deserialize(await File.ReadAllBytesAsync(indexPath, ct), ArtifactJsonContext.Default.StoreIndex)!;
+        index.Version = version;
+        index.Expires = expires;
+        var bytes = ArtifactJson.Serialize(index);
+        await File.WriteAllBytesAsync(indexPath, bytes, ct);
+        await File.WriteAllTextAsync(indexPath + ".sig", Signatures.Sign(bytes, key), ct);
+        return bytes;
+    }
+
+    /// <summary>
+    /// Publishes hand-made tar bytes as <paramref name="service"/> <paramref name="tag"/> with every hash and size a
+    /// compromised build would compute over them, so the installer gets as far as reading the entries.
+    /// </summary>
+    public static async Task<InstallArtifactFiles> PublishRawAsync(string storeDir, string service, string tag, byte[] tar, string workDir, CancellationToken ct = default)
+    {
+        var template = await InstallArtifactBuilder.Venv(service, tag).WriteAsync(System.IO.Path.Combine(workDir, $"{service}-{tag}-raw-{Guid.NewGuid():N}"), ct);
+        using (var gz = new MemoryStream())
+        {
+            using (var gzip = new GZipStream(gz, CompressionLevel.Fastest, leaveOpen: true)) gzip.Write(tar);
+            await File.WriteAllBytesAsync(template.Archive, gz.ToArray(), ct);
+        }
+        var gzBytes = await File.ReadAllBytesAsync(template.Archive, ct);
+        var gzSha = Sha256.Of(gzBytes);
+        await File.WriteAllTextAsync(template.Checksum, Sha256.ChecksumLine(gzSha, System.IO.Path.GetFileName(template.Archive)), ct);
+        var manifest = template.Manifest with
+        {
+            FileCount = 1000,
+            UnpackedSize = tar.Length,
+            Archive = template.Manifest.Archive with { Sha256 = gzSha, Size = gzBytes.Length, TarSha256 = Sha256.Of(tar), TarSize = tar.Length },
+        };
+        var bytes = ArtifactJson.Serialize(manifest);
+        await File.WriteAllBytesAsync(template.ManifestFile, bytes, ct);
+        var files = template with { Manifest = manifest, ManifestBytes = bytes };
+        await PublishAsync(storeDir, files, ct: ct);
+        return files;
     }
 
     /// <summary>Writes the artifact and publishes it in one go.</summary>

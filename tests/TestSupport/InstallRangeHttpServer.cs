@@ -35,6 +35,8 @@ public sealed class InstallRangeHttpServer : IDisposable
     private readonly Task _loop;
     private readonly ConcurrentQueue<InstallHttpRequest> _requests = new();
     private int _cutsLeft;
+    private bool _stall;
+    private readonly CancellationTokenSource _stopping = new();
 
     public InstallRangeHttpServer(string root, InstallRangeMode mode = InstallRangeMode.Honour)
     {
@@ -62,7 +64,15 @@ public sealed class InstallRangeHttpServer : IDisposable
     {
         CutAfter = bytes;
         CutSuffix = suffix;
+        _stall = false;
         Volatile.Write(ref _cutsLeft, times);
+    }
+
+    /// <summary>Like <see cref="CutTransfers"/>, but the connection then stays open and sends nothing more (a stalled transfer).</summary>
+    public void StallTransfers(long bytes, int times = 1, string suffix = ".tar.gz")
+    {
+        CutTransfers(bytes, times, suffix);
+        _stall = true;
     }
 
     private async Task AcceptAsync()
@@ -153,6 +163,7 @@ public sealed class InstallRangeHttpServer : IDisposable
         await using var content = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, useAsync: true);
         content.Seek(from, SeekOrigin.Begin);
         var buffer = new byte[1 << 16];
+        var cut = count < to - from + 1;
         for (var left = count; left > 0;)
         {
             var n = await content.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, left)));
@@ -161,6 +172,11 @@ public sealed class InstallRangeHttpServer : IDisposable
             left -= n;
         }
         await stream.FlushAsync();
+        if (cut && _stall)
+        {
+            try { await Task.Delay(Timeout.Infinite, _stopping.Token); }
+            catch (OperationCanceledException) { }
+        }
     }
 
     /// <summary><c>bytes=N-</c> or <c>bytes=N-M</c>; null for anything else (multiple ranges, suffix ranges).</summary>
@@ -186,6 +202,7 @@ public sealed class InstallRangeHttpServer : IDisposable
 
     public void Dispose()
     {
+        _stopping.Cancel();
         _listener.Stop();
         _listener.Dispose();
         try { _loop.Wait(TimeSpan.FromSeconds(5)); }

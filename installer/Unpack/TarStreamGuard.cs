@@ -1,0 +1,104 @@
+using System.Buffers.Binary;
+using System.IO.Hashing;
+using OsVenvArtifacts.Artifact;
+
+namespace OsVenvArtifacts.Installer.Unpack;
+
+/// <summary>
+/// Watches the decompressed tar on its way to the tar reader so the archive has exactly one reading: it stops at
+/// the tar size the manifest states (endless data), keeps the CRC-32 the gzip trailer must match, and remembers
+/// where the last non-zero byte was, so the end-of-archive blocks can be checked. .NET's GZipStream reads a gzip
+/// stream cut short, or followed by garbage, without an error; GNU tar and Python stop with one.
+/// </summary>
+internal sealed class TarStreamGuard(Stream inner, long tarSize, string archive) : Stream
+{
+    private const int Block = 512;
+    private readonly Crc32 _crc = new();
+    private long _position;
+    private long _lastNonZeroEnd;
+    private uint _trailerCrc;
+
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => _position; set => throw new NotSupportedException(); }
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override int Read(Span<byte> buffer)
+    {
+        var n = inner.Read(buffer);
+        if (n == 0) return 0;
+        var read = buffer[..n];
+        if (_position + n > tarSize)
+        {
+            throw Damaged($"it decompresses to more than the {tarSize} bytes of tar its manifest states");
+        }
+        _crc.Append(read);
+        var last = read.LastIndexOfAnyExcept((byte)0);
+        if (last >= 0) _lastNonZeroEnd = _position + last + 1;
+        _position += n;
+        return n;
+    }
+
+    /// <summary>
+    /// Reads the gzip member's trailer (the last 8 bytes of the file) before anything is decompressed: its length
+    /// (mod 2^32) must be the manifest's tar size, and its CRC-32 is kept for <see cref="CheckEnd"/>. A stream cut
+    /// short, followed by other data or made of several members has no such trailer.
+    /// </summary>
+    public void ReadGzipTrailer(string path)
+    {
+        Span<byte> header = stackalloc byte[3];
+        Span<byte> trailer = stackalloc byte[8];
+        using (var file = File.OpenHandle(path))
+        {
+            var length = RandomAccess.GetLength(file);
+            if (length < 18 || RandomAccess.Read(file, header, 0) != 3 || RandomAccess.Read(file, trailer, length - 8) != 8)
+            {
+                throw Damaged("it is too short to be a gzip file");
+            }
+        }
+        if (header[0] != 0x1f || header[1] != 0x8b || header[2] != 8) throw Damaged("it is not a gzip (deflate) file");
+        _trailerCrc = BinaryPrimitives.ReadUInt32LittleEndian(trailer);
+        var size = BinaryPrimitives.ReadUInt32LittleEndian(trailer[4..]);
+        if (size != (uint)tarSize) throw BadTrailer($"states a length of {size}, not the {tarSize} bytes (mod 2^32) of tar its manifest states");
+    }
+
+    /// <summary>
+    /// Called when the tar reader has seen the end: the block it stopped at must be zeros, at least one more zero
+    /// block must follow, nothing but zeros after that, the tar must be exactly as long as the manifest says, and
+    /// its CRC-32 the one in the gzip trailer.
+    /// </summary>
+    public void CheckEnd(CancellationToken ct)
+    {
+        var endMarker = _position - Block;
+        if (_position % Block != 0 || endMarker < 0 || _lastNonZeroEnd > endMarker)
+        {
+            throw Damaged("the tar ends without its end-of-archive blocks");
+        }
+        var buffer = new byte[1 << 16];
+        while (Read(buffer) > 0) ct.ThrowIfCancellationRequested();
+        if (_lastNonZeroEnd > endMarker) throw Damaged("data follows the tar's end-of-archive blocks");
+        if (_position - endMarker < 2 * Block || _position % Block != 0)
+        {
+            throw Damaged("the tar ends without its two end-of-archive blocks");
+        }
+        if (_position != tarSize) throw Damaged($"it decompresses to {_position} bytes of tar, its manifest states {tarSize}");
+        var crc = _crc.GetCurrentHashAsUInt32();
+        if (crc != _trailerCrc) throw BadTrailer($"states CRC-32 {_trailerCrc:x8}, the tar's is {crc:x8}");
+    }
+
+    private InstallerException BadTrailer(string problem) =>
+        Damaged($"its gzip trailer {problem}: the stream was cut short, is followed by other data or is more than one gzip member");
+
+    private InstallerException Damaged(string problem) =>
+        new("OSVA-I033", $"{archive} is not one well-formed tar.gz: {problem}",
+            "nothing was installed; the archive is damaged or was made to read differently in other tools; rebuild it with osva-build",
+            ExitCode.VerificationFailed);
+
+    public override void Flush() { }
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+}
