@@ -180,7 +180,8 @@ internal static partial class SafeExtractor
         {
             return reader.GetNextEntry(copyData: false);
         }
-        catch (Exception e) when (e is InvalidDataException or FormatException or EndOfStreamException)
+        // NotSupportedException: entry types System.Formats.Tar does not read (GNU sparse files, multi-volume).
+        catch (Exception e) when (e is InvalidDataException or FormatException or EndOfStreamException or NotSupportedException)
         {
             throw new InstallerException("OSVA-I033", $"{archive} is not a readable tar.gz: {e.Message}",
                 "the archive is damaged; rebuild it with osva-build", ExitCode.VerificationFailed, e);

@@ -276,13 +276,15 @@ public static class InstallStore
     /// Publishes hand-made tar bytes as <paramref name="service"/> <paramref name="tag"/> with every hash and size a
     /// compromised build would compute over them, so the installer gets as far as reading the entries.
     /// </summary>
-    public static async Task<InstallArtifactFiles> PublishRawAsync(string storeDir, string service, string tag, byte[] tar, string workDir, CancellationToken ct = default)
+    /// <param name="reframe">Changes the gzip bytes after compression (cut short, garbage after, a second member).</param>
+    public static async Task<InstallArtifactFiles> PublishRawAsync(string storeDir, string service, string tag, byte[] tar, string workDir,
+        Func<byte[], byte[]>? reframe = null, CancellationToken ct = default)
     {
         var template = await InstallArtifactBuilder.Venv(service, tag).WriteAsync(System.IO.Path.Combine(workDir, $"{service}-{tag}-raw-{Guid.NewGuid():N}"), ct);
         using (var gz = new MemoryStream())
         {
             using (var gzip = new GZipStream(gz, CompressionLevel.Fastest, leaveOpen: true)) gzip.Write(tar);
-            await File.WriteAllBytesAsync(template.Archive, gz.ToArray(), ct);
+            await File.WriteAllBytesAsync(template.Archive, reframe is null ? gz.ToArray() : reframe(gz.ToArray()), ct);
         }
         var gzBytes = await File.ReadAllBytesAsync(template.Archive, ct);
         var gzSha = Sha256.Of(gzBytes);

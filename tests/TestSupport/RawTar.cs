@@ -9,13 +9,17 @@ namespace OsVenvArtifacts.TestSupport;
 /// </summary>
 public sealed class RawTar
 {
-    private readonly MemoryStream _bytes = new();
+    private readonly List<byte> _bytes = [];
 
     public byte[] ToArray() => _bytes.ToArray();
 
-    /// <summary>One ustar header (magic "ustar\0" "00"), followed by <paramref name="data"/> padded to 512.</summary>
+    /// <summary>
+    /// One header, followed by <paramref name="data"/> padded to 512: ustar (magic "ustar\0" "00"), or GNU
+    /// ("ustar  \0") for GNU's own types (long names 'L' and 'K', sparse 'S').
+    /// </summary>
     public RawTar Entry(string name, char type, int mode = 0x1A4, byte[]? data = null, string linkName = "", long? size = null)
     {
+        var gnu = type is 'L' or 'K' or 'S';
         var header = new byte[512];
         Put(header, 0, 100, Encoding.UTF8.GetBytes(name));
         Octal(header, 100, 8, mode);
@@ -25,12 +29,11 @@ public sealed class RawTar
         Octal(header, 136, 12, 1_700_000_000);
         header[156] = (byte)type;
         Put(header, 157, 100, Encoding.UTF8.GetBytes(linkName));
-        Put(header, 257, 6, "ustar\0"u8.ToArray());
-        Put(header, 263, 2, "00"u8.ToArray());
+        Put(header, 257, 8, gnu ? "ustar  \0"u8.ToArray() : "ustar\000"u8.ToArray());
         Put(header, 265, 32, "root"u8.ToArray());
         Put(header, 297, 32, "root"u8.ToArray());
         Checksum(header);
-        _bytes.Write(header);
+        _bytes.AddRange(header);
         if (data is not null) Data(data);
         return this;
     }
@@ -63,9 +66,9 @@ public sealed class RawTar
     /// <summary>Raw bytes, padded to a 512-byte block.</summary>
     public RawTar Data(byte[] data)
     {
-        _bytes.Write(data);
+        _bytes.AddRange(data);
         var pad = (512 - data.Length % 512) % 512;
-        _bytes.Write(new byte[pad]);
+        _bytes.AddRange(new byte[pad]);
         return this;
     }
 
