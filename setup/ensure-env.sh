@@ -19,6 +19,8 @@ command -v systemd-analyze >/dev/null || need_pkgs+=(systemd)
 command -v node >/dev/null || need_pkgs+=(nodejs)
 command -v npm >/dev/null || need_pkgs+=(npm)
 command -v openssl >/dev/null || need_pkgs+=(openssl)
+# bsdtar: one of the readers every artifact is checked with (tests/TestSupport/ArchiveListings.cs).
+command -v bsdtar >/dev/null || need_pkgs+=(libarchive-tools)
 # Installed venvs link bin/python to Debian's interpreter, as on a real host.
 [ -x /usr/bin/python3.11 ] || need_pkgs+=(python3)
 if [ ${#need_pkgs[@]} -gt 0 ]; then

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 using OsVenvArtifacts.Artifact;
+using OsVenvArtifacts.Builder.Packing;
 using OsVenvArtifacts.Builder.Release;
 
 namespace OsVenvArtifacts.Builder.Build;
@@ -11,7 +12,7 @@ internal sealed record Wheel(string FileName, string Path, string Sha256);
 
 /// <summary>
 /// The build key: sha256 over everything that can change an artifact's bytes or manifest: builder version,
-/// platform and image ID, the whole service spec (requirements, scripts, packages, hints, install path,
+/// packing format revision, platform and image ID, the whole service spec (requirements, scripts, packages, hints, install path,
 /// SOURCE_DATE_EPOCH), the constraints file and the hash of every wheel in the wheelhouse.
 /// Same key, same artifact: that is what lets the cache skip a build.
 /// </summary>
@@ -42,6 +43,7 @@ internal sealed class BuildInputs
         var text = new StringBuilder();
         void Line(string key, object? value) => text.Append(key).Append(' ').Append(value?.ToString() ?? "-").Append('\n');
         Line("tool", $"osva-build {ToolVersion}");
+        Line("format", VenvPacker.FormatRevision);
         Line("platform", platform);
         Line("image", imageId);
         Line("service", spec.Name);

@@ -11,12 +11,18 @@ internal sealed record PackResult(string Sha256, long Size, string TarSha256, lo
 /// Turns the tar the Docker archive API returns for the venv into the artifact's deterministic tar.gz.
 /// The engine's tar is spooled once: entry data goes to one temp file (never memory), entry metadata is
 /// kept in a list. Then entries are written sorted by path with every varying field fixed: mtime =
-/// SOURCE_DATE_EPOCH, uid/gid 0, no user or group names, normalized modes, GNU format (PAX headers
-/// would carry the process ID in their names), gzip header without name or time.
+/// SOURCE_DATE_EPOCH, uid/gid 0, user and group root, normalized modes, GNU format as GNU tar 1.34 writes it
+/// (<see cref="DeterministicTarWriter"/>), gzip header without name or time.
 /// Entry names are relative to the venv root (<c>bin/python</c>); the install path is in the manifest.
 /// </summary>
 internal sealed class VenvPacker : IAsyncDisposable
 {
+    /// <summary>
+    /// Part of the build key: raise it whenever the bytes written for the same tree change, so cached artifacts are rebuilt.
+    /// 2: own GNU writer (atime/ctime empty, user and group root), replacing .NET's TarWriter.
+    /// </summary>
+    public const int FormatRevision = 2;
+
     private readonly List<SpooledEntry> _entries = [];
     private readonly Dictionary<string, SpooledEntry> _byPath = new(StringComparer.Ordinal);
     private readonly FileStream _blob;
@@ -74,6 +80,7 @@ internal sealed class VenvPacker : IAsyncDisposable
                 spooled = new SpooledEntry(path, TarEntryType.Directory, Modes.Directory, 0, 0, null, null);
                 break;
             case TarEntryType.RegularFile or TarEntryType.V7RegularFile:
+                DeterministicTarWriter.CheckFileSize(path, entry.Length);
                 var offset = _blob.Position;
                 string sha;
                 await using (var hashing = new HashingStream(_blob, leaveOpen: true))
@@ -124,7 +131,6 @@ internal sealed class VenvPacker : IAsyncDisposable
     /// <summary>Writes the sorted, normalized tar.gz to <paramref name="destination"/> and returns its identity.</summary>
     public async Task<PackResult> WriteAsync(Stream destination, long sourceDateEpoch, CancellationToken ct)
     {
-        var mtime = DateTimeOffset.FromUnixTimeSeconds(sourceDateEpoch);
         var tree = new TreeHash();
         long files = 0, unpacked = 0;
         var gzHashing = new HashingStream(destination, leaveOpen: true);
@@ -134,45 +140,30 @@ internal sealed class VenvPacker : IAsyncDisposable
         await using (gzip)
         await using (tarHashing)
         {
-            await using (var writer = new TarWriter(tarHashing, TarEntryFormat.Gnu, leaveOpen: true))
+            var writer = new DeterministicTarWriter(tarHashing, sourceDateEpoch);
+            foreach (var e in _entries.OrderBy(e => e.Path, EntryOrder.Instance))
             {
-                foreach (var e in _entries.OrderBy(e => e.Path, EntryOrder.Instance))
+                switch (e.Type)
                 {
-                    var isDirectory = e.Type == TarEntryType.Directory;
-                    var entry = new GnuTarEntry(e.Type, isDirectory ? e.Path + "/" : e.Path)
-                    {
-                        Mode = e.Mode,
-                        Uid = 0,
-                        Gid = 0,
-                        UserName = "",
-                        GroupName = "",
-                        ModificationTime = mtime,
-                        AccessTime = mtime,
-                        ChangeTime = mtime,
-                    };
-                    switch (e.Type)
-                    {
-                        case TarEntryType.Directory:
-                            tree.Add(new TreeEntry(e.Path, TreeEntryKind.Directory, (int)e.Mode, 0, null, null));
-                            await writer.WriteEntryAsync(entry, ct);
-                            break;
-                        case TarEntryType.SymbolicLink:
-                            entry.LinkName = e.LinkTarget!;
-                            tree.Add(new TreeEntry(e.Path, TreeEntryKind.Symlink, (int)e.Mode, 0, null, e.LinkTarget));
-                            files++;
-                            await writer.WriteEntryAsync(entry, ct);
-                            break;
-                        default:
-                            _blob.Position = e.Offset;
-                            entry.DataStream = new BoundedStream(_blob, e.Length);
-                            tree.Add(new TreeEntry(e.Path, TreeEntryKind.File, (int)e.Mode, e.Length, e.Sha256, null));
-                            files++;
-                            unpacked += e.Length;
-                            await writer.WriteEntryAsync(entry, ct);
-                            break;
-                    }
+                    case TarEntryType.Directory:
+                        tree.Add(new TreeEntry(e.Path, TreeEntryKind.Directory, (int)e.Mode, 0, null, null));
+                        await writer.WriteDirectoryAsync(e.Path, e.Mode, ct);
+                        break;
+                    case TarEntryType.SymbolicLink:
+                        tree.Add(new TreeEntry(e.Path, TreeEntryKind.Symlink, (int)e.Mode, 0, null, e.LinkTarget));
+                        files++;
+                        await writer.WriteSymlinkAsync(e.Path, e.LinkTarget!, ct);
+                        break;
+                    default:
+                        _blob.Position = e.Offset;
+                        tree.Add(new TreeEntry(e.Path, TreeEntryKind.File, (int)e.Mode, e.Length, e.Sha256, null));
+                        files++;
+                        unpacked += e.Length;
+                        await writer.WriteFileAsync(e.Path, e.Mode, _blob, e.Length, ct);
+                        break;
                 }
             }
+            await writer.FinishAsync(ct);
             var tarSize = tarHashing.BytesHashed;
             var tarSha = tarHashing.Finish();
             await tarHashing.DisposeAsync();
@@ -195,44 +186,4 @@ internal sealed class EntryOrder : IComparer<string>
 
     public int Compare(string? x, string? y) =>
         string.CompareOrdinal(x?.Replace('/', '\0'), y?.Replace('/', '\0'));
-}
-
-/// <summary>A read-only window of <paramref name="length"/> bytes from the current position of a stream.</summary>
-internal sealed class BoundedStream(Stream inner, long length) : Stream
-{
-    private readonly long _length = length;
-    private long _remaining = length;
-
-    public override bool CanRead => true;
-    // Seekable in name only, so TarWriter takes the entry size from Length - Position.
-    public override bool CanSeek => true;
-    public override bool CanWrite => false;
-    public override long Length => _length;
-    public override long Position { get => _length - _remaining; set => throw new NotSupportedException(); }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-    public override int Read(Span<byte> buffer)
-    {
-        if (_remaining <= 0) return 0;
-        var n = inner.Read(buffer[..(int)Math.Min(buffer.Length, _remaining)]);
-        _remaining -= n;
-        return n;
-    }
-
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-    {
-        if (_remaining <= 0) return 0;
-        var n = await inner.ReadAsync(buffer[..(int)Math.Min(buffer.Length, _remaining)], cancellationToken);
-        _remaining -= n;
-        return n;
-    }
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }

@@ -113,6 +113,19 @@ public sealed class NovaBuildTests(NovaBuildFixture fixture, ITestOutputHelper o
     }
 
     [DockerFact]
+    public async Task Nova_artifact_reads_the_same_in_gnu_tar_bsdtar_python_and_dotnet()
+    {
+        var (build, manifest) = await BuiltAsync();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        var comparison = await ArchiveListings.CompareAllAsync(Path.Combine(build.OutDirectory, manifest.Archive.FileName));
+
+        output.WriteLine($"listed by {comparison.EntriesByReader.Count} readers in {clock.Elapsed.TotalSeconds:F1} s\n{comparison}");
+        Assert.True(comparison.Same, comparison.ToString());
+        Assert.True(comparison.EntriesByReader.Count >= 4 && comparison.EntriesByReader.Values.All(n => n > manifest.FileCount), comparison.ToString());
+    }
+
+    [DockerFact]
     public async Task Nova_manage_from_the_unpacked_artifact_prints_the_nova_version()
     {
         var (build, manifest) = await BuiltAsync();

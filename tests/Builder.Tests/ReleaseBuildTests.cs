@@ -67,6 +67,24 @@ public sealed class ReleaseBuildTests(BuildFixture fixture)
     }
 
     [DockerFact]
+    public async Task Built_artifacts_read_the_same_in_gnu_tar_bsdtar_python_and_dotnet()
+    {
+        Assert.Equal(0, (await fixture.FirstBuildAsync()).ExitCode);
+
+        foreach (var service in Services)
+        {
+            var archive = Directory.GetFiles(fixture.FirstOut, $"{service}-*.tar.gz").Single();
+            var listings = await ArchiveListings.ListAllAsync(archive);
+            var comparison = ArchiveListings.Compare(listings);
+
+            Assert.True(comparison.Same, $"{Path.GetFileName(archive)}:\n{comparison}");
+            Assert.True(listings.Count >= 4, comparison.ToString());
+            Assert.All(listings[0].Records, r => Assert.True(r is { Uid: 0, Gid: 0, UserName: "root", GroupName: "root" }, r.ToString()));
+            Assert.Contains(listings[0].Records, r => r is { Name: "bin/python", Type: "symlink", LinkTarget: "/usr/bin/python3.11" });
+        }
+    }
+
+    [DockerFact]
     public async Task Manifest_records_platform_packages_hashes_and_hints()
     {
         Assert.Equal(0, (await fixture.FirstBuildAsync()).ExitCode);

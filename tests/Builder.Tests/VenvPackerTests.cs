@@ -92,7 +92,8 @@ public sealed class VenvPackerTests
             Assert.Equal(1700000000, e.ModificationTime.ToUnixTimeSeconds());
             Assert.Equal(0, e.Uid);
             Assert.Equal(0, e.Gid);
-            Assert.Equal("", ((PosixTarEntry)e).UserName);
+            Assert.Equal("root", ((PosixTarEntry)e).UserName);
+            Assert.Equal("root", ((PosixTarEntry)e).GroupName);
             var expected = e.EntryType switch
             {
                 TarEntryType.Directory => 0x1ED,
