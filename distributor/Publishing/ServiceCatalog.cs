@@ -48,8 +48,8 @@ internal sealed class ServiceCatalog(IObjectStore store, TimeProvider clock, Ind
     /// <summary>The entry a yank removed, kept so the same tag cannot quietly come back with other bytes.</summary>
     public async Task<IndexArtifact?> ReadYankedAsync(string service, string tag, string platform, CancellationToken ct)
     {
-        var found = await store.GetSmallAsync(ServiceKeys.Yanked(service, tag, platform), ct);
-        return found is { } f ? Parse(f.Data, ArtifactJsonContext.Default.IndexArtifact, "yanked entry") : null;
+        var key = ServiceKeys.Yanked(service, tag, platform);
+        return await store.GetSmallAsync(key, ct) is { } f ? Parse(f.Data, ArtifactJsonContext.Default.IndexArtifact, key) : null;
     }
 
     public Task WriteYankedAsync(string service, string tag, IndexArtifact entry, CancellationToken ct) =>
