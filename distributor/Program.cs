@@ -16,6 +16,8 @@ internal static class Program
         root.Subcommands.Add(VerifyCommand.Create());
         root.Subcommands.Add(YankCommand.Create());
         root.Subcommands.Add(MirrorCommand.Create());
+        root.Subcommands.Add(SignIndexCommand.Create());
+        root.Subcommands.Add(KeygenCommand.Create());
         var parsed = root.Parse(args);
         return parsed.Errors.Count == 0
             ? parsed.InvokeAsync()

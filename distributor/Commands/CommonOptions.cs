@@ -1,6 +1,9 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
 using OsVenvArtifacts.Artifact;
 using OsVenvArtifacts.Artifact.Store;
+using OsVenvArtifacts.Distributor.Publishing;
 using OsVenvArtifacts.Distributor.Stores;
 
 namespace OsVenvArtifacts.Distributor.Commands;
@@ -27,6 +30,13 @@ internal sealed record StoreOptions(string Store, string? Endpoint, string? Regi
 
     /// <summary>Any store, including an HTTP mirror, for the verbs that only read an index and files.</summary>
     public IStoreReader OpenReader() => Location.Kind == StoreKind.Http ? StoreReaders.Open(Location, S3) : OpenWritable();
+}
+
+/// <summary>How a verb that changes index.json signs it and how long the new index stays valid.</summary>
+internal sealed record IndexOptions(string? SigningKey, TimeSpan Expiry)
+{
+    /// <summary>The policy with the key loaded (the caller disposes it): a wrong key fails before the store changes.</summary>
+    public IndexPolicy Open() => new(IndexSigner.Open(SigningKey), Expiry);
 }
 
 /// <summary>Options every verb shares, bound by hand.</summary>
@@ -56,6 +66,43 @@ internal static class CommonOptions
 
     public static readonly Option<bool> Verbose = new("--verbose") { Description = "Print stack traces with errors" };
 
+    public static readonly Option<string?> SigningKey = new("--signing-key")
+    {
+        Description = $"PEM private key (ECDSA P-256) to sign index.json with (default: ${IndexSigner.EnvironmentVariable}); required once the index is signed",
+    };
+
+    public static readonly Option<TimeSpan> IndexExpires = new("--index-expires")
+    {
+        Description = "How long the new index stays valid before hosts refuse it: a number and s, m, h or d (default: 90d)",
+        DefaultValueFactory = _ => IndexPolicy.DefaultExpiry,
+        CustomParser = ParseDuration,
+    };
+
+    /// <summary>The options of every verb that writes index.json.</summary>
+    public static void AddIndexOptions(Command command)
+    {
+        command.Options.Add(SigningKey);
+        command.Options.Add(IndexExpires);
+    }
+
+    public static IndexOptions BindIndex(ParseResult r) => new(r.GetValue(SigningKey), r.GetValue(IndexExpires));
+
+    /// <summary>Ten years at most: an index that never expires would let a frozen mirror serve it forever.</summary>
+    private const long MaxExpirySeconds = 3650L * 86400;
+
+    private static TimeSpan ParseDuration(ArgumentResult result)
+    {
+        var text = result.Tokens.Single().Value;
+        long? unit = text.Length >= 2 ? text[^1] switch { 's' => 1, 'm' => 60, 'h' => 3600, 'd' => 86400, _ => null } : null;
+        if (unit is { } u && long.TryParse(text.AsSpan(0, text.Length - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var n)
+            && n > 0 && n <= MaxExpirySeconds / u)
+        {
+            return TimeSpan.FromSeconds(n * u);
+        }
+        result.AddError($"--index-expires '{text}' is not a duration of at most 3650d such as 90d, 12h, 30m or 45s");
+        return default;
+    }
+
     public static void AddTo(Command command, bool json = true)
     {
         command.Options.Add(Store);
@@ -74,6 +121,7 @@ internal static class CommonOptions
     {
         ["publish"] = "s3:GetObject, s3:PutObject, s3:ListBucket and s3:AbortMultipartUpload",
         ["promote"] = "s3:GetObject, s3:PutObject and s3:ListBucket",
+        ["sign-index"] = "s3:GetObject, s3:PutObject and s3:ListBucket",
         ["yank"] = "s3:GetObject, s3:PutObject, s3:ListBucket and s3:DeleteObject",
         ["list"] = "s3:GetObject and s3:ListBucket",
         ["mirror"] = "s3:GetObject and s3:ListBucket",

@@ -70,7 +70,9 @@ internal static class ListCommand
     }
 
     public static async Task<StoreIndex> RequireIndexAsync(IStoreReader store, string service, CancellationToken ct) =>
-        await store.ReadIndexAsync(Names.Service(service), ct)
-        ?? throw new PublishException("OSVA-P052", $"{service} has nothing published in {store.Location}",
+        await store.ReadIndexAsync(Names.Service(service), ct) ?? throw NothingPublished(store, service);
+
+    public static PublishException NothingPublished(IStoreReader store, string service) =>
+        new("OSVA-P052", $"{service} has nothing published in {store.Location}",
             "check the service name and --store (osva-publish list --store LOCATION shows the services)", ExitCode.StoreError);
 }

@@ -10,8 +10,8 @@ internal sealed record MirrorOptions(StoreOptions Store, string To, bool Json);
 /// <summary>
 /// <c>osva-publish mirror --store LOCATION --to DIR</c>: make DIR a plain copy of what readers see (index.json and the
 /// files of every listed tag), servable by nginx or any HTTP server; osva-install reads it with --store http://....
-/// Per service: changed files first (archives hash-checked while they download), index.json last, then tags the
-/// index no longer lists are removed. Publisher records (.osva/) are not copied: a mirror is read-only.
+/// Per service: changed files first (archives hash-checked while they download), index.json and index.json.sig last,
+/// then tags the index no longer lists are removed. Publisher records (.osva/) are not copied: a mirror is read-only.
 /// </summary>
 internal static class MirrorCommand
 {
@@ -49,8 +49,11 @@ internal static class MirrorCommand
             {
                 index = await ArtifactJson.ReadIndexAsync(stream, $"{store.Location}/{StoreKeys.Index(service)}", ct);
             }
+            // Read right after the index, so the pair is the one a publisher wrote (it writes the signature just after the index).
+            var signature = await store.GetSmallAsync(StoreKeys.IndexSignature(service), ct);
             services.Add(service);
             var wanted = new HashSet<string>(StringComparer.Ordinal) { StoreKeys.Index(service) };
+            if (signature is not null) wanted.Add(StoreKeys.IndexSignature(service));
             foreach (var tag in index.Tags)
             {
                 var archives = tag.Artifacts.ToDictionary(a => StoreKeys.File(service, tag.Tag, a.ArchiveFileName));
@@ -68,7 +71,10 @@ internal static class MirrorCommand
                     bytes += o.Size;
                 }
             }
+            // The signature goes right after its index, as the publisher writes them: a host reading between the two
+            // renames sees a pair that does not verify and refuses it (and retries), never a pair it accepts wrongly.
             await AtomicFile.WriteAllBytesAsync(target.PathOf(StoreKeys.Index(service)), raw.Data, ct, Readable);
+            if (signature is { } sig) await AtomicFile.WriteAllBytesAsync(target.PathOf(StoreKeys.IndexSignature(service)), sig.Data, ct, Readable);
 
             await foreach (var local in target.ListAsync(service + "/", ct))
             {

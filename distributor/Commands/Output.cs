@@ -9,6 +9,14 @@ internal static class Output
 
     public static Task LineAsync(string line) => Console.Out.WriteLineAsync(line);
 
+    /// <summary>Something the user should know that is not the result: on stderr, so --json output stays one document.</summary>
+    public static Task NoteAsync(string line) => Console.Error.WriteLineAsync($"{CommonOptions.Program}: {line}");
+
+    /// <summary>What a change that found a stale index.json.sig (<see cref="Publishing.SignatureState.Stale"/>) did about it.</summary>
+    public static Task RepairedSignatureAsync(string service, Publishing.IndexSigner signer) =>
+        NoteAsync($"repaired {Artifact.StoreKeys.IndexSignature(service)}: it did not verify under key {signer.KeyId} "
+            + "(a change interrupted between index.json and its signature, or a signature by another key); the index is signed again");
+
     public static string Size(long bytes) => bytes switch
     {
         >= 1L << 30 => $"{bytes / (double)(1L << 30):0.0} GiB",

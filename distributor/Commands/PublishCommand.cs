@@ -3,9 +3,9 @@ using OsVenvArtifacts.Distributor.Publishing;
 
 namespace OsVenvArtifacts.Distributor.Commands;
 
-internal sealed record PublishOptions(StoreOptions Store, IReadOnlyList<string> Paths, bool Force, string? Alias, bool Json);
+internal sealed record PublishOptions(StoreOptions Store, IndexOptions Index, IReadOnlyList<string> Paths, bool Force, string? Alias, bool Json);
 
-/// <summary><c>osva-publish publish DIR_OR_MANIFEST... --store LOCATION [--force] [--alias NAME] [--json]</c></summary>
+/// <summary><c>osva-publish publish DIR_OR_MANIFEST... --store LOCATION [--force] [--alias NAME] [--signing-key KEY] [--index-expires D] [--json]</c></summary>
 internal static class PublishCommand
 {
     public static readonly Argument<string[]> Paths = new("DIR_OR_MANIFEST")
@@ -27,8 +27,9 @@ internal static class PublishCommand
         command.Arguments.Add(Paths);
         command.Options.Add(Force);
         command.Options.Add(Alias);
+        CommonOptions.AddIndexOptions(command);
         CommonOptions.AddTo(command);
-        CommonOptions.SetGuardedAction(command, (r, ct) => RunAsync(new PublishOptions(CommonOptions.BindStore(r), r.GetValue(Paths) ?? [],
+        CommonOptions.SetGuardedAction(command, (r, ct) => RunAsync(new PublishOptions(CommonOptions.BindStore(r), CommonOptions.BindIndex(r), r.GetValue(Paths) ?? [],
             r.GetValue(Force), r.GetValue(Alias), r.GetValue(CommonOptions.Json)), ct));
         return command;
     }
@@ -41,8 +42,14 @@ internal static class PublishCommand
         {
             artifacts.Add(await LocalArtifact.LoadAsync(manifest, ct));
         }
+        using var policy = options.Index.Open();
         using var store = options.Store.OpenWritable();
-        var catalog = new ServiceCatalog(store, TimeProvider.System);
+        var catalog = new ServiceCatalog(store, TimeProvider.System, policy);
+        var stale = new List<string>();
+        foreach (var service in artifacts.Select(a => a.Id.Service).Distinct())
+        {
+            if (await catalog.CheckSigningAsync(service, ct) == SignatureState.Stale) stale.Add(service);
+        }
         var reports = new List<PublishReport>();
         foreach (var artifact in artifacts)
         {
@@ -59,6 +66,7 @@ internal static class PublishCommand
                     + (report.Alias is { } a ? $"  {a} -> {report.Tag}" : ""));
             }
         }
+        foreach (var service in stale) await Output.RepairedSignatureAsync(service, policy.Signer!);
         if (options.Json) await Output.JsonAsync(reports, PublishJsonContext.Default.ListPublishReport);
         return 0;
     }

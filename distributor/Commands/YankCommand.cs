@@ -4,11 +4,12 @@ using OsVenvArtifacts.Distributor.Publishing;
 
 namespace OsVenvArtifacts.Distributor.Commands;
 
-internal sealed record YankOptions(StoreOptions Store, string Service, string Tag, string? Platform, bool Json);
+internal sealed record YankOptions(StoreOptions Store, IndexOptions Index, string Service, string Tag, string? Platform, bool Json);
 
 /// <summary>
-/// <c>osva-publish yank --store LOCATION SERVICE TAG [--platform P]</c>: take a tag (or one platform of it) out of the
+/// <c>osva-publish yank --store LOCATION SERVICE TAG [--platform P] [--signing-key KEY] [--index-expires D]</c>: take a tag (or one platform of it) out of the
 /// index first, then delete its files, so no reader is ever sent to a file that is gone. Aliases on a removed tag go too.
+/// Each removed entry is kept as a tombstone, so the tag cannot come back with other bytes without --force.
 /// </summary>
 internal static class YankCommand
 {
@@ -25,20 +26,24 @@ internal static class YankCommand
         command.Arguments.Add(Service);
         command.Arguments.Add(Tag);
         command.Options.Add(Platform);
+        CommonOptions.AddIndexOptions(command);
         CommonOptions.AddTo(command);
-        CommonOptions.SetGuardedAction(command, (r, ct) => RunAsync(new YankOptions(CommonOptions.BindStore(r), r.GetValue(Service)!,
+        CommonOptions.SetGuardedAction(command, (r, ct) => RunAsync(new YankOptions(CommonOptions.BindStore(r), CommonOptions.BindIndex(r), r.GetValue(Service)!,
             r.GetValue(Tag)!, r.GetValue(Platform), r.GetValue(CommonOptions.Json)), ct));
         return command;
     }
 
     public static async Task<int> RunAsync(YankOptions options, CancellationToken ct)
     {
+        using var policy = options.Index.Open();
         using var store = options.Store.OpenWritable();
-        var catalog = new ServiceCatalog(store, TimeProvider.System);
+        var catalog = new ServiceCatalog(store, TimeProvider.System, policy);
         var service = Names.Service(options.Service);
         var tag = Names.Tag(options.Tag);
+        var signature = await catalog.CheckSigningAsync(service, ct);
         var entries = await catalog.ReadEntriesAsync(service, tag, ct);
-        var removed = entries.Where(e => options.Platform is null || e.Platform == options.Platform).Select(e => e.Platform).ToList();
+        var removing = entries.Where(e => options.Platform is null || e.Platform == options.Platform).ToList();
+        var removed = removing.Select(e => e.Platform).ToList();
         if (removed.Count == 0)
         {
             throw new PublishException("OSVA-P041", $"{service} has no published tag {tag}" + (options.Platform is { } p ? $" for platform {p}" : ""),
@@ -46,7 +51,11 @@ internal static class YankCommand
         }
         var wholeTag = removed.Count == entries.Count;
 
-        foreach (var platform in removed) await catalog.DeleteEntryAsync(service, tag, platform, ct);
+        foreach (var entry in removing)
+        {
+            await catalog.WriteYankedAsync(service, tag, entry, ct);
+            await catalog.DeleteEntryAsync(service, tag, entry.Platform, ct);
+        }
         if (wholeTag)
         {
             var index = await catalog.ReadIndexAsync(service, ct);
@@ -54,6 +63,7 @@ internal static class YankCommand
         }
         await catalog.RecordAsync(service, "yank", tag, options.Platform, wholeTag ? "all platforms" : string.Join(", ", removed), ct);
         await catalog.SettleIndexAsync(service, ct);
+        if (signature == SignatureState.Stale) await Output.RepairedSignatureAsync(service, policy.Signer!);
 
         // Only now, with the index no longer naming them, do the files go.
         var deleted = new List<string>();

@@ -14,12 +14,15 @@ internal sealed class Publisher(ServiceCatalog catalog, TimeProvider clock, IPro
         var id = artifact.Id;
         var platform = id.Platform.ToString();
         var existing = await catalog.ReadEntryAsync(id.Service, id.Tag, platform, ct);
-        var same = existing is not null && existing.ArchiveSha256 == artifact.Archive.Sha256 && existing.ManifestSha256 == artifact.ManifestFile.Sha256;
-        if (existing is not null && !same && !force)
+        // A yanked tag stays taken: hosts may still hold its old bytes, so other bytes under its name need --force too.
+        var yanked = existing is null ? await catalog.ReadYankedAsync(id.Service, id.Tag, platform, ct) : null;
+        var previous = existing ?? yanked;
+        var same = previous is not null && previous.ArchiveSha256 == artifact.Archive.Sha256 && previous.ManifestSha256 == artifact.ManifestFile.Sha256;
+        if (previous is not null && !same && !force)
         {
             throw new PublishException("OSVA-P020",
-                $"{id.Service} tag {id.Tag} ({platform}) is already published with sha256 {existing.ArchiveSha256}; this artifact has {artifact.Archive.Sha256}",
-                "tags are immutable: publish under a new tag, or pass --force to replace it (recorded in the index history)", ExitCode.Conflict);
+                $"{id.Service} tag {id.Tag} ({platform}) {(yanked is null ? "is already published" : "was published and yanked")} with sha256 {previous.ArchiveSha256}; this artifact has {artifact.Archive.Sha256}",
+                "tags are immutable, yanked ones too: publish under a new tag, or pass --force to replace it (recorded in the index history)", ExitCode.Conflict);
         }
 
         long uploaded = 0;
@@ -38,7 +41,7 @@ internal sealed class Publisher(ServiceCatalog catalog, TimeProvider clock, IPro
         }
 
         string status;
-        if (same)
+        if (same && existing is not null)
         {
             status = "unchanged";
         }
@@ -54,8 +57,11 @@ internal sealed class Publisher(ServiceCatalog catalog, TimeProvider clock, IPro
                 Published = clock.GetUtcNow(),
             };
             await catalog.WriteEntryAsync(id.Service, id.Tag, entry, ct);
-            status = existing is null ? "published" : "forced";
-            var detail = existing is null ? $"sha256 {entry.ArchiveSha256}" : $"replaced sha256 {existing.ArchiveSha256} with {entry.ArchiveSha256}";
+            status = same || previous is null ? "published" : "forced";
+            var replaced = yanked is null ? previous?.ArchiveSha256 : $"{previous?.ArchiveSha256} (yanked)";
+            var detail = status == "forced" ? $"replaced sha256 {replaced} with {entry.ArchiveSha256}"
+                : yanked is not null ? $"sha256 {entry.ArchiveSha256} (the same bytes as before the yank)"
+                : $"sha256 {entry.ArchiveSha256}";
             await catalog.RecordAsync(id.Service, status == "forced" ? "force-publish" : "publish", id.Tag, platform, detail, ct);
         }
 

@@ -17,8 +17,10 @@ namespace OsVenvArtifacts.Distributor.Publishing;
 /// </list>
 /// Whoever writes the index last checks it afterwards, so a stale write by a slower publisher is always repaired,
 /// with or without conditional writes. A directory store also takes a lock file, which makes the first round final.
+/// Every write of the index gives it a higher <see cref="StoreIndex.Version"/>, a new expiry, and, with a signing key,
+/// a new <c>index.json.sig</c> written right after it.
 /// </summary>
-internal sealed class ServiceCatalog(IObjectStore store, TimeProvider clock)
+internal sealed class ServiceCatalog(IObjectStore store, TimeProvider clock, IndexPolicy policy)
 {
     public const int MaxSettleRounds = 60;
 
@@ -43,6 +45,16 @@ internal sealed class ServiceCatalog(IObjectStore store, TimeProvider clock)
     public Task WriteEntryAsync(string service, string tag, IndexArtifact entry, CancellationToken ct) =>
         store.PutSmallAsync(ServiceKeys.Entry(service, tag, entry.Platform), SerializeEntry(entry), null, ct);
 
+    /// <summary>The entry a yank removed, kept so the same tag cannot quietly come back with other bytes.</summary>
+    public async Task<IndexArtifact?> ReadYankedAsync(string service, string tag, string platform, CancellationToken ct)
+    {
+        var key = ServiceKeys.Yanked(service, tag, platform);
+        return await store.GetSmallAsync(key, ct) is { } f ? Parse(f.Data, ArtifactJsonContext.Default.IndexArtifact, key) : null;
+    }
+
+    public Task WriteYankedAsync(string service, string tag, IndexArtifact entry, CancellationToken ct) =>
+        store.PutSmallAsync(ServiceKeys.Yanked(service, tag, entry.Platform), SerializeEntry(entry), null, ct);
+
     public Task DeleteEntryAsync(string service, string tag, string platform, CancellationToken ct) =>
         store.DeleteAsync(ServiceKeys.Entry(service, tag, platform), ct);
 
@@ -59,11 +71,30 @@ internal sealed class ServiceCatalog(IObjectStore store, TimeProvider clock)
         await store.PutSmallAsync(ServiceKeys.Event(service, e.Time, data), data, null, ct);
     }
 
-    /// <summary>Brings index.json in line with the records and returns it. See the class comment for why this never loses an entry.</summary>
-    public async Task<StoreIndex> SettleIndexAsync(string service, CancellationToken ct)
+    /// <summary>
+    /// Refuses a change to a signed index without a signing key, before anything is written: an unsigned index.json
+    /// beside its old signature would make every host that trusts the key refuse the service. With a key, tells
+    /// whether the signature in the store fails to verify (a change interrupted between its two writes, or a
+    /// signature by another key): the change signs the index again.
+    /// </summary>
+    public async Task<SignatureState> CheckSigningAsync(string service, CancellationToken ct)
+    {
+        var signature = await store.GetSmallAsync(StoreKeys.IndexSignature(service), ct);
+        if (signature is not { } s) return SignatureState.Unsigned;
+        if (policy.Signer is not { } signer) throw UnsignedChange(service);
+        var index = await store.GetSmallAsync(StoreKeys.Index(service), ct);
+        return index is { } i && signer.Verifies(i.Data, s.Data) ? SignatureState.Valid : SignatureState.Stale;
+    }
+
+    /// <summary>
+    /// Brings index.json in line with the records and returns it. See the class comment for why this never loses an
+    /// entry. <paramref name="renew"/> writes a new version (new expiry, new signature) even when nothing else changed.
+    /// </summary>
+    public async Task<StoreIndex> SettleIndexAsync(string service, CancellationToken ct, bool renew = false)
     {
         await using var serviceLock = await store.LockServiceAsync(service, ct);
         var indexKey = StoreKeys.Index(service);
+        var mustWrite = renew;
         for (var round = 1; round <= MaxSettleRounds; round++)
         {
             bool written;
@@ -71,11 +102,32 @@ internal sealed class ServiceCatalog(IObjectStore store, TimeProvider clock)
             {
                 var records = await ListRecordsAsync(service, ct);
                 var current = await store.GetSmallAsync(indexKey, ct);
+                var signature = await store.GetSmallAsync(StoreKeys.IndexSignature(service), ct);
+                // Checked every round too: another publisher may have signed the index since CheckSigningAsync.
+                if (signature is not null && policy.Signer is null) throw UnsignedChange(service);
                 var index = current is { } c ? TryParseIndex(c.Data) : null;
                 var rebuilt = await BuildAsync(service, records, index, ct);
+                if (!mustWrite && current is { } existing && index is not null && IsSettled(existing.Data, index, rebuilt, records.HighestVersion, signature?.Data))
+                {
+                    return index;
+                }
+                // Above both the index read and every version written before: a slow publisher's late write of an older
+                // version over a newer one is outgrown here, so hosts that saw the newer one accept the next.
+                rebuilt = rebuilt with
+                {
+                    Version = Math.Max(index?.Version ?? 0, records.HighestVersion) + 1,
+                    Expires = DateTimeOffset.FromUnixTimeSeconds(clock.GetUtcNow().ToUnixTimeSeconds()) + policy.Expiry,
+                };
                 var bytes = ArtifactJson.Serialize(rebuilt);
-                if (current is { } existing && existing.Data.AsSpan().SequenceEqual(bytes)) return rebuilt;
                 written = await store.PutSmallAsync(indexKey, bytes, current?.ETag ?? "*", ct);
+                if (written)
+                {
+                    // The signature follows its index. A crash between the two leaves a pair hosts refuse (never one they
+                    // accept wrongly), which the next signed change repairs.
+                    if (policy.Signer is { } signer) await store.PutSmallAsync(StoreKeys.IndexSignature(service), signer.Sign(bytes), null, ct);
+                    await store.PutSmallAsync(ServiceKeys.Version(service, rebuilt.Version), [], null, ct);
+                    mustWrite = false;
+                }
             }
             catch (TornReadException)
             {
@@ -90,6 +142,19 @@ internal sealed class ServiceCatalog(IObjectStore store, TimeProvider clock)
             "other publishers keep rewriting it, or a record under .osva/ is damaged; rerun the command (publishing is idempotent)", ExitCode.Conflict);
     }
 
+    /// <summary>
+    /// The stored index needs no write when it is, byte for byte, the rebuild at its own version and expiry (so nothing
+    /// the rebuild would drop survives), no version written before is higher, and with a key its signature verifies.
+    /// </summary>
+    private bool IsSettled(byte[] stored, StoreIndex index, StoreIndex rebuilt, long highestVersion, byte[]? signature) =>
+        stored.AsSpan().SequenceEqual(ArtifactJson.Serialize(rebuilt with { Version = index.Version, Expires = index.Expires }))
+        && index.Version >= highestVersion
+        && (policy.Signer is not { } signer || (signature is not null && signer.Verifies(stored, signature)));
+
+    private static PublishException UnsignedChange(string service) =>
+        new("OSVA-P081", $"{StoreKeys.Index(service)} is signed and no signing key was given; an unsigned change would make every host that trusts the key refuse {service}",
+            $"pass --signing-key KEY.pem or set {IndexSigner.EnvironmentVariable} to the release key", ExitCode.Conflict);
+
     /// <summary>Reads index.json as readers see it, or null when the service has none.</summary>
     public async Task<StoreIndex?> ReadIndexAsync(string service, CancellationToken ct)
     {
@@ -97,7 +162,7 @@ internal sealed class ServiceCatalog(IObjectStore store, TimeProvider clock)
         return current is { } c ? Parse(c.Data, ArtifactJsonContext.Default.StoreIndex, StoreKeys.Index(service)) : null;
     }
 
-    private sealed record Records(List<StoredObject> Entries, List<StoredObject> Aliases, List<StoredObject> Events);
+    private sealed record Records(List<StoredObject> Entries, List<StoredObject> Aliases, List<StoredObject> Events, long HighestVersion);
 
     private async Task<Records> ListRecordsAsync(string service, CancellationToken ct)
     {
@@ -107,8 +172,15 @@ internal sealed class ServiceCatalog(IObjectStore store, TimeProvider clock)
             await foreach (var o in store.ListAsync(prefix, ct)) list.Add(o);
             return list;
         }
+        // Version markers list highest first, so one page says which is the highest.
+        long highest = 0;
+        await foreach (var o in store.ListAsync(ServiceKeys.VersionsPrefix(service), ct))
+        {
+            highest = ServiceKeys.ParseVersion(service, o.Key) ?? 0;
+            break;
+        }
         return new Records(await ListAsync(ServiceKeys.EntriesPrefix(service)), await ListAsync(ServiceKeys.AliasesPrefix(service)),
-            await ListAsync(ServiceKeys.EventsPrefix(service)));
+            await ListAsync(ServiceKeys.EventsPrefix(service)), highest);
     }
 
     private async Task<StoreIndex> BuildAsync(string service, Records records, StoreIndex? index, CancellationToken ct)
@@ -223,4 +295,20 @@ internal sealed class ServiceCatalog(IObjectStore store, TimeProvider clock)
                 "delete the record and republish the artifact it belongs to", ExitCode.StoreError, e);
         }
     }
+}
+
+/// <summary>How a catalog writes index.json: signed with this key (or unsigned) and valid for this long.</summary>
+internal sealed record IndexPolicy(IndexSigner? Signer, TimeSpan Expiry) : IDisposable
+{
+    public static readonly TimeSpan DefaultExpiry = TimeSpan.FromDays(90);
+
+    public void Dispose() => Signer?.Dispose();
+}
+
+/// <summary>The store's index.json.sig before a change: none, verifying under the signing key, or not (signed again).</summary>
+internal enum SignatureState
+{
+    Unsigned,
+    Valid,
+    Stale,
 }

@@ -26,6 +26,23 @@ internal static class ServiceKeys
     public static string Event(string service, DateTimeOffset time, byte[] content) =>
         $"{EventsPrefix(service)}{time.UtcTicks:D19}-{Sha256.Of(content)[..16]}.json";
 
+    /// <summary>The entry of a yanked artifact (a tombstone): a republish of other bytes under its tag needs --force.</summary>
+    public static string Yanked(string service, string tag, string platform) =>
+        $"{State(service)}yanked/{Names.Tag(tag)}/{PlatformId.Parse(platform)}.json";
+
+    public static string VersionsPrefix(string service) => State(service) + "versions/";
+
+    /// <summary>
+    /// An empty object per index version written, named so the highest lists first: the floor a new version must
+    /// exceed even after a slow publisher has written an older index over a newer one.
+    /// </summary>
+    public static string Version(string service, long version) => $"{VersionsPrefix(service)}{long.MaxValue - version:D19}";
+
+    public static long? ParseVersion(string service, string key) =>
+        long.TryParse(key.AsSpan(VersionsPrefix(service).Length), System.Globalization.NumberStyles.None, null, out var inverted)
+            ? long.MaxValue - inverted
+            : null;
+
     public static string LockFile(string service) => State(service) + "lock";
 
     /// <summary>Parses <c>entries/&lt;tag&gt;/&lt;platform&gt;.json</c> back into its tag and platform, or null for a stray key.</summary>

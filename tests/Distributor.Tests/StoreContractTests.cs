@@ -307,14 +307,18 @@ public abstract class StoreContractTests(PublishStoreFixture fixture) : IDisposa
         await File.WriteAllTextAsync(releasePub, release.ExportSubjectPublicKeyInfoPem());
         await File.WriteAllTextAsync(otherPub, other.ExportSubjectPublicKeyInfoPem());
         await File.WriteAllTextAsync(a.ManifestPath + ".sig", Signatures.Sign(await File.ReadAllBytesAsync(a.ManifestPath), release));
+        var releaseKey = _work.Combine("release.key");
+        await File.WriteAllTextAsync(releaseKey, release.ExportECPrivateKeyPem());
 
-        Assert.Equal(0, (await RunAsync("publish", a.Directory)).ExitCode);
+        // The index is signed too: verify --public-key checks both.
+        Assert.Equal(0, (await RunAsync("publish", a.Directory, "--signing-key", releaseKey)).ExitCode);
         var valid = await RunAsync("verify", "nova", "31.0.0", "--public-key", releasePub);
         Assert.True(valid.ExitCode == 0 && valid.Stdout.Contains("signature valid", StringComparison.Ordinal), valid.ToString());
 
+        // The index is checked first, so another key fails there.
         var wrongKey = await RunAsync("verify", "nova", "31.0.0", "--public-key", otherPub);
         Assert.Equal((int)ExitCode.VerificationFailed, wrongKey.ExitCode);
-        Assert.Contains("OSVA-P064", Assert.Single(PublishCli.Lines(wrongKey.Stderr)));
+        Assert.Contains("OSVA-P067", Assert.Single(PublishCli.Lines(wrongKey.Stderr)));
 
         // A .sig that is not even base64 is the same one-line refusal, not a crash.
         var garbled = _work.Combine("garbled.sig");

@@ -20,7 +20,7 @@ public sealed class SignedReleaseTests(DemoReleaseFixture release)
         using var store = new TempDirectory("store");
         using var root = new TempDirectory("root");
 
-        var published = await OsvaPrograms.PublishAsync(["publish", release.OutDir, "--store", store.Path]);
+        var published = await OsvaPrograms.PublishAsync(["publish", release.OutDir, "--store", store.Path, "--signing-key", release.SigningKey]);
         Assert.True(published.ExitCode == 0, published.ToString());
         var storedSig = store.Combine("demo", "1.0.0", Path.GetFileName(release.ArtifactFile("1.0.0", ".manifest.json.sig")));
         Assert.Equal(await File.ReadAllBytesAsync(release.ArtifactFile("1.0.0", ".manifest.json.sig")), await File.ReadAllBytesAsync(storedSig));
@@ -45,7 +45,7 @@ public sealed class SignedReleaseTests(DemoReleaseFixture release)
         release.EnsureBuilt();
         using var store = new TempDirectory("store");
         using var root = new TempDirectory("root");
-        var published = await OsvaPrograms.PublishAsync(["publish", release.OutDir, "--store", store.Path]);
+        var published = await OsvaPrograms.PublishAsync(["publish", release.OutDir, "--store", store.Path, "--signing-key", release.SigningKey]);
         Assert.True(published.ExitCode == 0, published.ToString());
         var first = await OsvaPrograms.InstallAsync(["install", "demo", "1.0.0", "--store", store.Path, "--root", root.Path, "--trusted-key", release.PublicKey]);
         Assert.True(first.ExitCode == 0, first.ToString());
@@ -74,9 +74,11 @@ public sealed class SignedReleaseTests(DemoReleaseFixture release)
         Assert.Equal("1.0.0", await ActiveTagAsync(root));
         Assert.Equal(sudoersBefore, await File.ReadAllTextAsync(root.Combine("etc", "sudoers.d", "demo_osva")));
 
-        // The publisher's own check agrees, and without a key the hashes alone still pass: the signature is what caught it.
+        // The publisher's own check agrees (an edited index no longer matches its signature, a manifest signed by another
+        // key fails its own), and without a key the hashes alone still pass: the signatures are what caught it.
         var verify = await OsvaPrograms.PublishAsync(["verify", "--store", store.Path, "demo", "2.0.0", "--public-key", release.PublicKey]);
-        Assert.True(verify.ExitCode == 4 && verify.Stderr.Contains("OSVA-P064", StringComparison.Ordinal), verify.ToString());
+        var code = tampering == "manifest-edited" ? "OSVA-P067" : "OSVA-P064";
+        Assert.True(verify.ExitCode == 4 && verify.Stderr.Contains(code, StringComparison.Ordinal), verify.ToString());
         var hashesOnly = await OsvaPrograms.PublishAsync(["verify", "--store", store.Path, "demo", "2.0.0"]);
         Assert.True(hashesOnly.ExitCode == 0, hashesOnly.ToString());
     }
