@@ -74,7 +74,8 @@ internal static partial class SafeExtractor
         var links = new Dictionary<string, string>(StringComparer.Ordinal);
         var files = new Dictionary<string, TreeEntry>(StringComparer.Ordinal);
         var directoryModes = new List<(string Path, UnixFileMode Mode)>();
-        long total = 0, count = 0;
+        // fileCount counts what is not a directory (files and symlinks), as osva-build writes it.
+        long total = 0, count = 0, nonDirectories = 0;
 
         // Synchronous reads and writes: Linux has no async file I/O to gain from, and per-call async allocations
         // made the GC's gen0 budget (so peak RSS) grow with the artifact's size.
@@ -118,7 +119,7 @@ internal static partial class SafeExtractor
                         // Checked before the file is created, so preallocation never passes what the free-space check allowed.
                         total += entry.Length;
                         if (total > limits.UnpackedSize) Reject($"unpacked size passes {limits.UnpackedSize} bytes, the size its manifest states");
-                        if (files.Count >= limits.FileCount) Reject($"more than the {limits.FileCount} files its manifest states");
+                        if (++nonDirectories > limits.FileCount) Reject($"more than the {limits.FileCount} files its manifest states");
                         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
                         var sha = WriteFile(entry, full, mode);
                         var file = new TreeEntry(path, TreeEntryKind.File, (int)mode, entry.Length, sha, null);
@@ -127,6 +128,7 @@ internal static partial class SafeExtractor
                         break;
                     case TarEntryType.SymbolicLink:
                         CheckSymlink(path, entry.LinkName, manifest.Platform.PythonPath, Reject);
+                        if (++nonDirectories > limits.FileCount) Reject($"more than the {limits.FileCount} files its manifest states");
                         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
                         File.CreateSymbolicLink(full, entry.LinkName);
                         links.Add(path, entry.LinkName);
@@ -138,7 +140,7 @@ internal static partial class SafeExtractor
                         copied = files[source!];
                         total += copied.Size;
                         if (total > limits.UnpackedSize) Reject($"unpacked size passes {limits.UnpackedSize} bytes, the size its manifest states");
-                        if (files.Count >= limits.FileCount) Reject($"more than the {limits.FileCount} files its manifest states");
+                        if (++nonDirectories > limits.FileCount) Reject($"more than the {limits.FileCount} files its manifest states");
                         // A copy, not a link: the venv then shares no inode with anything an attacker could name.
                         File.Copy(Path.Join(target, source), full);
                         File.SetUnixFileMode(full, mode);
@@ -161,16 +163,16 @@ internal static partial class SafeExtractor
         foreach (var (link, linkTarget) in links) CheckResolution(link, linkTarget, links, archiveName);
         // The tar hash covers the end-of-archive blocks too, which TarReader does not read.
         guard.CheckEnd(ct);
-        if (total != limits.UnpackedSize || files.Count != limits.FileCount)
+        if (total != limits.UnpackedSize || nonDirectories != limits.FileCount)
         {
-            throw new InstallerException("OSVA-I031", $"{archiveName} unpacks to {files.Count} files of {total} bytes but its manifest says {limits.FileCount} files of {limits.UnpackedSize} bytes",
+            throw new InstallerException("OSVA-I031", $"{archiveName} unpacks to {nonDirectories} files of {total} bytes but its manifest says {limits.FileCount} files of {limits.UnpackedSize} bytes",
                 "the archive does not match its manifest; rebuild and republish it", ExitCode.VerificationFailed);
         }
         foreach (var (dir, mode) in directoryModes) File.SetUnixFileMode(dir, mode);
         var tarSha = tarHash.Finish();
         var hash = new TreeHash();
         foreach (var e in tree) hash.Add(e);
-        return new ExtractResult(tree, hash.Compute(), tarSha, total, files.Count);
+        return new ExtractResult(tree, hash.Compute(), tarSha, total, nonDirectories);
     }
 
     private static TarEntry? Next(TarReader reader, string archive, CancellationToken ct)

@@ -183,7 +183,11 @@ public sealed class InstallArtifactBuilder
                         }
                         await writer.WriteEntryAsync(entry, ct);
                         if (e.Type == TarEntryType.Directory) tree.Add(new TreeEntry(norm, TreeEntryKind.Directory, e.Mode & 0x1FF, 0, null, null));
-                        else if (e.Type == TarEntryType.SymbolicLink) tree.Add(new TreeEntry(norm, TreeEntryKind.Symlink, 0, 0, null, e.LinkName));
+                        else if (e.Type == TarEntryType.SymbolicLink)
+                        {
+                            tree.Add(new TreeEntry(norm, TreeEntryKind.Symlink, 0, 0, null, e.LinkName));
+                            files++;
+                        }
                     }
                 }
                 tarSha = tarHash.Finish();
