@@ -30,14 +30,22 @@ public static class StoreErrors
         HttpRequestException or AmazonClientException { InnerException: HttpRequestException or SocketException } =>
             new OsvaException("OSVA-S013", $"cannot reach the S3 endpoint to {action} s3://{bucket}/{key}: {Innermost(e).Message}",
                 "check --s3-endpoint / AWS_ENDPOINT_URL and that the server is running", ExitCode.StoreError, e),
-        AmazonServiceException { Message: var m } when m.Contains("credentials", StringComparison.OrdinalIgnoreCase) ||
-                                                     e.Message.Contains("Unable to get IAM", StringComparison.Ordinal) =>
+        _ when IsMissingCredentials(e) =>
             new OsvaException("OSVA-S014", "no AWS credentials found", "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE", ExitCode.StoreError, e),
         AmazonS3Exception s => new OsvaException("OSVA-S019", $"S3 error {s.ErrorCode} ({(int)s.StatusCode}) while trying to {action} s3://{bucket}/{key}: {s.Message}",
             "see the server's log; rerun with --verbose for details", ExitCode.StoreError, e),
         _ => new OsvaException("OSVA-S019", $"S3 failure while trying to {action} s3://{bucket}/{key}: {Innermost(e).Message}",
             "rerun with --verbose for details", ExitCode.StoreError, e),
     };
+
+    /// <summary>
+    /// The SDK found no credentials anywhere in its chain. It says so before sending anything, as an
+    /// <see cref="AmazonClientException"/> with no inner exception, which is also how it reports a torn body: callers
+    /// that retry torn reads must ask this first.
+    /// </summary>
+    public static bool IsMissingCredentials(Exception e) =>
+        e is AmazonClientException or AmazonServiceException
+        && (e.Message.Contains("credentials", StringComparison.OrdinalIgnoreCase) || e.Message.Contains("Unable to get IAM", StringComparison.Ordinal));
 
     /// <summary>The IAM actions an operation needs, for the access-denied hint.</summary>
     public static string NeededActions(string action) => action switch

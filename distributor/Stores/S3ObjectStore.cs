@@ -270,7 +270,8 @@ internal sealed class S3ObjectStore(StoreLocation location, IAmazonS3 client, Up
                     await response.ResponseStream.CopyToAsync(buffer, c);
                     return (buffer.ToArray(), response.ETag);
                 }
-                catch (Exception e) when (e is AmazonClientException { InnerException: null } or ArgumentException or (IOException and not TornReadException))
+                catch (Exception e) when ((e is AmazonClientException { InnerException: null } or ArgumentException or (IOException and not TornReadException))
+                    && !StoreErrors.IsMissingCredentials(e))
                 {
                     // The SDK checks the body against the ETag, and the length against Content-Length: s3rver serves a torn object
                     // while another writer rewrites it in place.

@@ -61,6 +61,23 @@ public sealed class PublishErrorTests : IDisposable
         Assert.Contains("osva-no-such-bucket", OneLine(result, ExitCode.StoreError, "OSVA-S010"));
     }
 
+    // As a release engineer's shell with the endpoint exported and no keys: nothing but PATH, HOME and the endpoint.
+    [S3Fact]
+    public async Task An_endpoint_without_credentials_is_one_line_saying_no_credentials_were_found()
+    {
+        var artifact = await ArtifactAsync();
+        var home = _work.Combine("home");
+        Directory.CreateDirectory(home);
+
+        var result = await ProcessRunner.RunAsync("env", ["-i", $"PATH={Environment.GetEnvironmentVariable("PATH")}", $"HOME={home}",
+            $"AWS_ENDPOINT_URL={TestEnvironment.S3Endpoint}", "dotnet", PublishCli.Dll, "publish", artifact.Directory, "--store", $"s3://{TestEnvironment.S3Bucket}/no-credentials"],
+            timeout: TimeSpan.FromMinutes(3));
+
+        var line = OneLine(result, ExitCode.StoreError, "OSVA-S014");
+        Assert.Contains("AWS_ACCESS_KEY_ID", line);
+        Assert.DoesNotContain("TornRead", result.Stderr);
+    }
+
     [Fact]
     public async Task Unreachable_endpoint_is_one_line_naming_the_endpoint_option()
     {
