@@ -2,7 +2,6 @@ using OsVenvArtifacts.Artifact;
 using OsVenvArtifacts.Installer.Activation;
 using OsVenvArtifacts.Installer.Host;
 using OsVenvArtifacts.Installer.State;
-using OsVenvArtifacts.Installer.Unpack;
 
 namespace OsVenvArtifacts.Installer.Operations;
 
@@ -137,37 +136,13 @@ internal sealed class LifecycleOperations(InstallerEnvironment env)
         var state = await _states.LoadAsync(Names.Service(service), ct);
         tag ??= state.Active ?? throw new InstallerException("OSVA-I070", $"{service} has no active tag", "name the tag: osva-install verify SERVICE TAG");
         var installed = Installed(state, tag);
-        var expected = new Dictionary<string, string>(StringComparer.Ordinal);
-        var treeFile = _states.TreePath(service, tag);
-        if (File.Exists(treeFile))
-        {
-            foreach (var line in await File.ReadAllLinesAsync(treeFile, ct)) expected[line[(line.LastIndexOf(' ') + 1)..]] = line + "\n";
-        }
-        var venv = env.HostPath(installed.InstallPath);
-        var actual = Directory.Exists(venv) ? await TreeScanner.ScanAsync(venv, ct) : [];
-        var implicitDirs = expected.Keys.SelectMany(Parents).ToHashSet(StringComparer.Ordinal);
-        var drift = new List<string>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var entry in actual.OrderBy(e => e.Path, StringComparer.Ordinal))
-        {
-            seen.Add(entry.Path);
-            if (expected.TryGetValue(entry.Path, out var line))
-            {
-                if (line != TreeHash.Line(entry)) drift.Add($"modified {entry.Path}");
-            }
-            else if (!(entry.Kind == TreeEntryKind.Directory && implicitDirs.Contains(entry.Path)))
-            {
-                drift.Add($"added {entry.Path}");
-            }
-        }
-        drift.AddRange(expected.Keys.Where(k => !seen.Contains(k)).Order(StringComparer.Ordinal).Select(k => $"missing {k}"));
-        if (drift.Count == 0 && TreeScanner.Hash(actual.Where(e => expected.ContainsKey(e.Path))) != installed.TreeHash)
-        {
-            drift.Add($"tree hash differs from {installed.TreeHash}");
-        }
+        var check = await VenvCheck.CompareAsync(env, _states, service, installed, ct);
         return new CommandResult
         {
-            Command = "verify", Service = service, Tag = tag, Ok = drift.Count == 0, Drift = drift, Active = state.Active, Previous = state.Previous,
+            Command = "verify", Service = service, Tag = tag, Ok = check.Clean, Drift = check.Drift, Active = state.Active, Previous = state.Previous,
+            Actions = check.Recorded?.Legacy == true
+                ? [$"note: {_states.TreePath(service, tag)} is in the form of an older osva-install, which names with spaces or newlines can confuse; osva-install repair {service} {tag} rewrites it"]
+                : [],
         };
     }
 
@@ -223,11 +198,6 @@ internal sealed class LifecycleOperations(InstallerEnvironment env)
         if (!File.Exists(path)) return null;
         return File.ReadLines(path).Select(l => l.Split('=', 2)).Where(p => p.Length == 2 && p[0].Trim() == "home")
             .Select(p => p[1].Trim()).FirstOrDefault();
-    }
-
-    private static IEnumerable<string> Parents(string path)
-    {
-        for (var i = path.IndexOf('/', StringComparison.Ordinal); i > 0; i = path.IndexOf('/', i + 1)) yield return path[..i];
     }
 
     private static InstalledTag Installed(ServiceState state, string tag) => state.Find(tag) ?? throw new InstallerException("OSVA-I070",

@@ -50,14 +50,18 @@ internal sealed class StateStore(InstallerEnvironment env)
     public async Task SaveTagFilesAsync(Manifest manifest, IReadOnlyList<TreeEntry> tree, CancellationToken ct)
     {
         await AtomicFile.WriteAllBytesAsync(ManifestPath(manifest.Service, manifest.Tag), ArtifactJson.Serialize(manifest), ct);
-        await AtomicFile.WriteAsync(TreePath(manifest.Service, manifest.Tag), async (stream, c) =>
-        {
-            await using var writer = new StreamWriter(stream, leaveOpen: true);
-            foreach (var entry in tree.OrderBy(e => e.Path, StringComparer.Ordinal))
-            {
-                await writer.WriteAsync(TreeHash.Line(entry).AsMemory(), c);
-            }
-        }, ct);
+        await SaveTreeAsync(manifest.Service, manifest.Tag, tree, ct);
+    }
+
+    public Task SaveTreeAsync(string service, string tag, IEnumerable<TreeEntry> tree, CancellationToken ct) =>
+        AtomicFile.WriteAsync(TreePath(service, tag), (stream, c) => TreeFile.WriteAsync(stream, tree, c), ct);
+
+    /// <summary>The tag's recorded entry list, or null when none was recorded.</summary>
+    public async Task<RecordedTree?> LoadTreeAsync(string service, string tag, Func<string, string?> linkOnDisk, CancellationToken ct)
+    {
+        var path = TreePath(service, tag);
+        if (!File.Exists(path)) return null;
+        return await TreeFile.ReadAsync(path, $"osva-install repair {service} {tag} downloads the tag again and rewrites its entry list", linkOnDisk, ct);
     }
 
     public void DeleteTagFiles(string service, string tag)

@@ -195,6 +195,9 @@ internal static partial class SafeExtractor
     {
         if (name.Contains('\0', StringComparison.Ordinal)) throw Unsafe(archive, name, "NUL byte in the path");
         if (name.StartsWith('/')) throw Unsafe(archive, name, "absolute path");
+        // System.Formats.Tar decodes names as UTF-8 and turns invalid bytes into U+FFFD: such a name would be unpacked
+        // under another name than the archive's, so it is refused (a literal U+FFFD cannot be told apart from one).
+        if (name.Contains('\uFFFD', StringComparison.Ordinal)) throw Unsafe(archive, name, "name is not valid UTF-8 (or holds U+FFFD)");
         var parts = name.Split('/', StringSplitOptions.RemoveEmptyEntries).Where(p => p != ".").ToList();
         if (parts.Contains("..")) throw Unsafe(archive, name, "'..' in the path");
         // Linux's NAME_MAX and PATH_MAX, with room for the venvs root in front.

@@ -16,9 +16,16 @@ internal static class TreeScanner
             foreach (var info in new DirectoryInfo(dir).EnumerateFileSystemInfos())
             {
                 ct.ThrowIfCancellationRequested();
-                var rel = Path.GetRelativePath(root, info.FullName).Replace('\\', '/');
+                // Linux names may hold a backslash; it is part of the name, not a separator.
+                var rel = Path.GetRelativePath(root, info.FullName);
                 var mode = (int)info.UnixFileMode & 0x1FF;
-                if (info.LinkTarget is { } target)
+                if (!info.Exists)
+                {
+                    // .NET decodes names lossily: one that is not UTF-8 comes back with U+FFFD and cannot be opened by
+                    // that name. Listed with no content, so verify shows it as added; unpacking never creates such a name.
+                    entries.Add(new TreeEntry(rel, info is DirectoryInfo ? TreeEntryKind.Directory : TreeEntryKind.File, 0, 0, null, null));
+                }
+                else if (info.LinkTarget is { } target)
                 {
                     entries.Add(new TreeEntry(rel, TreeEntryKind.Symlink, 0, 0, null, target));
                 }

@@ -21,6 +21,7 @@ public sealed class HostileCorpusTests
     [InlineData("gnu long link target leaving the venv", "OSVA-I030", "escapes the venv")]
     [InlineData("name over PATH_MAX", "OSVA-I030", "name longer than the file system allows")]
     [InlineData("name component over NAME_MAX", "OSVA-I030", "name longer than the file system allows")]
+    [InlineData("name that is not UTF-8", "OSVA-I030", "name is not valid UTF-8")]
     [InlineData("gnu sparse entry", "OSVA-I033", "Entry type 'SparseFile' not supported")]
     [InlineData("hardlink to a file a later entry overwrites", "OSVA-I030", "duplicate entry")]
     [InlineData("symlink loop", "OSVA-I030", "symlink loop")]
@@ -85,6 +86,10 @@ public sealed class HostileCorpusTests
                 break;
             case "name over PATH_MAX":
                 t.GnuLong('L', string.Join('/', Enumerable.Repeat(new string('d', 200), 25)) + "/f.py").File("lib/short.py", "x");
+                break;
+            case "name that is not UTF-8":
+                // Unpacked through .NET's lossy decoding it would land as "lib/bad\uFFFD.py", a name the archive does not hold.
+                t.GnuLong('L', [.. "lib/bad"u8, 0xFF, .. ".py"u8]).File("lib/short.py", "x");
                 break;
             case "name component over NAME_MAX":
                 t.GnuLong('L', "lib/" + new string('n', 300)).File("lib/short.py", "x");

@@ -54,6 +54,11 @@ public sealed class InstallArtifactBuilder
     public RootwrapHints? Rootwrap { get; set; }
     public string Platform { get; set; } = PlatformId;
     public string PythonPath { get; set; } = Interpreter;
+    /// <summary>
+    /// PAX by default; GNU as osva-build writes it (long names in <c>././@LongLink</c> records) for names System.Formats.Tar
+    /// cannot read back from a PAX record, such as one with a newline.
+    /// </summary>
+    public TarEntryFormat Format { get; set; } = TarEntryFormat.Pax;
     /// <summary>Overrides the manifest's unpacked size (hostile archives that lie about it).</summary>
     public long? UnpackedSize { get; set; }
     /// <summary>Changes the manifest after its hashes were computed (a compromised build stating what it likes).</summary>
@@ -146,17 +151,15 @@ public sealed class InstallArtifactBuilder
             using (var gzip = new GZipStream(gzHash, CompressionLevel.Fastest, leaveOpen: true))
             {
                 using var tarHash = new HashingStream(gzip, leaveOpen: true);
-                await using (var writer = new TarWriter(tarHash, TarEntryFormat.Pax, leaveOpen: true))
+                await using (var writer = new TarWriter(tarHash, Format, leaveOpen: true))
                 {
                     foreach (var e in Entries)
                     {
-                        var entry = new PaxTarEntry(e.Type, e.Path)
-                        {
-                            Mode = (UnixFileMode)e.Mode,
-                            ModificationTime = DateTimeOffset.FromUnixTimeSeconds(1_700_000_000),
-                            Uid = 0,
-                            Gid = 0,
-                        };
+                        PosixTarEntry entry = Format == TarEntryFormat.Gnu ? new GnuTarEntry(e.Type, e.Path) : new PaxTarEntry(e.Type, e.Path);
+                        entry.Mode = (UnixFileMode)e.Mode;
+                        entry.ModificationTime = DateTimeOffset.FromUnixTimeSeconds(1_700_000_000);
+                        entry.Uid = 0;
+                        entry.Gid = 0;
                         var norm = e.Path.TrimStart('.', '/').TrimEnd('/');
                         if (e.LinkName is not null) entry.LinkName = e.LinkName;
                         if (e.Type == TarEntryType.RegularFile && e.Content is not null)

@@ -61,7 +61,10 @@ public sealed class RawTar
     }
 
     /// <summary>A GNU long name ('L') or long link target ('K') record for the next entry.</summary>
-    public RawTar GnuLong(char type, string value) => Entry("././@LongLink", type, data: [.. Encoding.UTF8.GetBytes(value), 0]);
+    public RawTar GnuLong(char type, string value) => GnuLong(type, Encoding.UTF8.GetBytes(value));
+
+    /// <summary>The same with the name's raw bytes, which need not be UTF-8.</summary>
+    public RawTar GnuLong(char type, byte[] value) => Entry("././@LongLink", type, data: [.. value, 0]);
 
     /// <summary>Raw bytes, padded to a 512-byte block.</summary>
     public RawTar Data(byte[] data)

@@ -1,0 +1,59 @@
+using OsVenvArtifacts.Artifact;
+using OsVenvArtifacts.Installer.Host;
+using OsVenvArtifacts.Installer.State;
+using OsVenvArtifacts.Installer.Unpack;
+
+namespace OsVenvArtifacts.Installer.Operations;
+
+/// <summary>How an installed venv differs from what was installed: verify prints it, repair mends it.</summary>
+internal sealed record VenvDrift(IReadOnlyList<string> Drift, RecordedTree? Recorded)
+{
+    public bool Clean => Drift.Count == 0;
+}
+
+/// <summary>Compares a venv on disk with its recorded entry list, and checks the list's form cheaply for doctor.</summary>
+internal static class VenvCheck
+{
+    /// <summary>Every added, missing and modified entry (content, size, mode, link target), names printed one a line.</summary>
+    public static async Task<VenvDrift> CompareAsync(InstallerEnvironment env, StateStore states, string service, InstalledTag installed, CancellationToken ct)
+    {
+        var venv = env.HostPath(installed.InstallPath);
+        if (!Directory.Exists(venv)) return new VenvDrift([$"missing {installed.InstallPath} (the whole venv)"], null);
+        var actual = await TreeScanner.ScanAsync(venv, ct);
+        var links = actual.Where(e => e.Kind == TreeEntryKind.Symlink).ToDictionary(e => e.Path, e => e.LinkTarget, StringComparer.Ordinal);
+        var recorded = await states.LoadTreeAsync(service, installed.Tag, p => links.GetValueOrDefault(p), ct);
+        if (recorded is null)
+        {
+            // No list to diff against (removed by hand): the whole tree's hash still tells clean from drifted.
+            return new VenvDrift(TreeScanner.Hash(actual) == installed.TreeHash ? []
+                : [$"tree hash differs from {installed.TreeHash}, and {states.TreePath(service, installed.Tag)} that would say where is missing"], null);
+        }
+        var expected = recorded.Entries.ToDictionary(e => e.Path, StringComparer.Ordinal);
+        // Directories the archive created only as parents have no entry of their own.
+        var implicitDirs = expected.Keys.SelectMany(Parents).ToHashSet(StringComparer.Ordinal);
+        var drift = new List<string>();
+        foreach (var entry in actual.OrderBy(e => e.Path, StringComparer.Ordinal))
+        {
+            if (expected.TryGetValue(entry.Path, out var want))
+            {
+                if (TreeHash.Line(want) != TreeHash.Line(entry)) drift.Add($"modified {TreeFile.Display(entry.Path)}");
+            }
+            else if (!(entry.Kind == TreeEntryKind.Directory && implicitDirs.Contains(entry.Path)))
+            {
+                drift.Add($"added {TreeFile.Display(entry.Path)}" + (entry.Path.Contains('\uFFFD', StringComparison.Ordinal) ? " (name not valid UTF-8)" : ""));
+            }
+        }
+        var seen = actual.Select(e => e.Path).ToHashSet(StringComparer.Ordinal);
+        drift.AddRange(expected.Keys.Where(k => !seen.Contains(k)).Order(StringComparer.Ordinal).Select(k => $"missing {TreeFile.Display(k)}"));
+        if (drift.Count == 0 && TreeScanner.Hash(actual.Where(e => expected.ContainsKey(e.Path))) != installed.TreeHash)
+        {
+            drift.Add($"tree hash differs from {installed.TreeHash}");
+        }
+        return new VenvDrift(drift, recorded);
+    }
+
+    private static IEnumerable<string> Parents(string path)
+    {
+        for (var i = path.IndexOf('/', StringComparison.Ordinal); i > 0; i = path.IndexOf('/', i + 1)) yield return path[..i];
+    }
+}
