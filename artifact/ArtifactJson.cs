@@ -24,6 +24,11 @@ public static class ArtifactJson
                 $"{source} has manifest schema {manifest.SchemaVersion}, newer than this tool's {Manifest.CurrentSchemaVersion}",
                 "upgrade osva to a version that reads this manifest schema", ExitCode.InvalidInput);
         }
+        if (manifest.SchemaVersion < 1)
+        {
+            throw new ArtifactFormatException("OSVA-A010", $"{source} has manifest schema {manifest.SchemaVersion}, which no osva version writes",
+                "re-download it or rebuild the artifact; the file is damaged or not an osva file", ExitCode.InvalidInput);
+        }
         return manifest;
     }
 

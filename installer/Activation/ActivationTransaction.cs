@@ -15,7 +15,12 @@ internal sealed class ActivationTransaction(InstallerEnvironment env)
 {
     private sealed record Snapshot(string Path, byte[]? Content, UnixFileMode Mode);
 
-    public async Task<ActivationOutcome> ActivateAsync(ActivationPlan plan, ActivationSettings settings, bool alreadyActive, bool dryRun, CancellationToken ct)
+    /// <summary>
+    /// <paramref name="recordAsync"/> writes the state last, inside the transaction: if it fails (a full disk) the files
+    /// are put back too, so the state never names one tag while the files point at another.
+    /// </summary>
+    public async Task<ActivationOutcome> ActivateAsync(ActivationPlan plan, ActivationSettings settings, bool alreadyActive, bool dryRun,
+        Func<CancellationToken, Task> recordAsync, CancellationToken ct)
     {
         var actions = new List<string>();
         var pending = new List<PlannedFile>();
@@ -43,7 +48,16 @@ internal sealed class ActivationTransaction(InstallerEnvironment env)
         }
 
         var sudoers = pending.FirstOrDefault(f => f.Kind == PlannedFileKind.Sudoers);
-        string? checkedSudoers = sudoers is null ? null : await CheckSudoersAsync(sudoers, ct);
+        string? checkedSudoers;
+        try
+        {
+            checkedSudoers = sudoers is null ? null : await CheckSudoersAsync(sudoers, ct);
+        }
+        catch (IOException e) when (DiskSpace.IsFull(e))
+        {
+            throw new InstallerException("OSVA-I040", $"ran out of space checking the new {sudoers!.HostPath} for {plan.Service} {plan.Tag}: {e.Message}",
+                "nothing was changed; free space there and run the command again", ExitCode.ActivationFailed, e);
+        }
         var snapshots = plan.Files.Select(f => f.HostPath).Concat(removed).Select(Take).ToList();
         var systemd = new Systemd(env);
         var running = new List<string>();
@@ -92,11 +106,23 @@ internal sealed class ActivationTransaction(InstallerEnvironment env)
                 await HealthCheck.RunAsync(env, check, settings.HealthTimeout, ct);
                 actions.Add($"health check passed: {check}");
             }
+            await recordAsync(ct);
             return new ActivationOutcome(true, actions);
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {
-            await RestoreAsync(snapshots, running, plan.Units);
+            var unrestored = await RestoreAsync(snapshots, running, plan.Units);
+            if (unrestored.Count > 0)
+            {
+                throw new InstallerException("OSVA-I057", $"activating {plan.Service} {plan.Tag} failed ({e.Message}), and {unrestored.Count} files could not be put back: {string.Join("; ", unrestored)}",
+                    "the other files were restored and the state still names the previous tag; fix the cause (free space, make the files writable), then run osva-install switch again to the tag you want",
+                    ExitCode.ActivationFailed, e);
+            }
+            if (DiskSpace.IsFull(e))
+            {
+                throw new InstallerException("OSVA-I040", $"ran out of space activating {plan.Service} {plan.Tag}: {e.Message}",
+                    "the previous activation was restored; free space there and run the command again", ExitCode.ActivationFailed, e);
+            }
             if (e is OsvaException) throw;
             throw new InstallerException("OSVA-I055", $"activating {plan.Service} {plan.Tag} failed: {e.Message}",
                 "the previous activation was restored; fix the cause and run the command again", ExitCode.ActivationFailed, e);
@@ -107,16 +133,29 @@ internal sealed class ActivationTransaction(InstallerEnvironment env)
         }
     }
 
-    /// <summary>Puts every file back and restarts what ran before; never cancelled, because a half-restored host is worse.</summary>
-    private async Task RestoreAsync(List<Snapshot> snapshots, List<string> running, IReadOnlyList<string> units)
+    /// <summary>
+    /// Puts back every file that changed and restarts what ran before; never cancelled, because a half-restored host is
+    /// worse. A file that cannot be put back does not stop the others; it is returned, with why, for the error.
+    /// </summary>
+    private async Task<List<string>> RestoreAsync(List<Snapshot> snapshots, List<string> running, IReadOnlyList<string> units)
     {
+        var unrestored = new List<string>();
         foreach (var s in snapshots)
         {
             var path = env.HostPath(s.Path);
-            if (s.Content is null) File.Delete(path);
-            else await AtomicFile.WriteAllBytesAsync(path, s.Content, CancellationToken.None, s.Mode);
+            try
+            {
+                // Only what changed: a write needs free space, and on a full disk the untouched files must not fail the restore.
+                if (Same(s, path)) continue;
+                if (s.Content is null) File.Delete(path);
+                else await AtomicFile.WriteAllBytesAsync(path, s.Content, CancellationToken.None, s.Mode);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                unrestored.Add($"{s.Path} ({e.Message})");
+            }
         }
-        if (!env.ManagesSystemd) return;
+        if (!env.ManagesSystemd) return unrestored;
         var systemd = new Systemd(env);
         try
         {
@@ -128,7 +167,12 @@ internal sealed class ActivationTransaction(InstallerEnvironment env)
         {
             await Console.Error.WriteLineAsync($"osva-install: warning: while restoring: {e.Message}");
         }
+        return unrestored;
     }
+
+    private static bool Same(Snapshot s, string path) =>
+        s.Content is null ? !File.Exists(path)
+            : File.Exists(path) && File.GetUnixFileMode(path) == s.Mode && File.ReadAllBytes(path).AsSpan().SequenceEqual(s.Content);
 
     /// <summary>Writes the sudoers file beside its target under a name sudo ignores ('.' in it) and has visudo check it.</summary>
     private async Task<string> CheckSudoersAsync(PlannedFile file, CancellationToken ct)

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using OsVenvArtifacts.Artifact.Store;
 using OsVenvArtifacts.Installer.Activation;
 using OsVenvArtifacts.Installer.Host;
 
@@ -31,6 +32,35 @@ internal static class CommonOptions
     public static readonly Option<string?> ServiceUser = new("--service-user") { Description = "User the sudoers rules are for (default: the service name)" };
     public static readonly Option<bool> RootwrapFilters = new("--install-rootwrap-filters") { Description = "Copy the rootwrap filter files shipped in the venv to filters_path" };
     public static readonly Option<int> Keep = new("--keep") { Description = "Newest tags to keep besides the active and previous ones", Required = true };
+
+    public static readonly Option<bool> InsecureSkipSignature = new("--insecure-skip-signature")
+    {
+        Description = "Go on although the index or manifest is not signed by a trusted key (warned about and recorded in the state file)",
+    };
+    public static readonly Option<int?> StallTimeout = new("--stall-timeout")
+    {
+        Description = "Seconds a transfer may deliver no byte before it is cut (default: stall-timeout in /etc/osva/osva.conf, else 60)",
+    };
+
+    /// <summary>The store options install and repair share: where to fetch from, and whose signatures to trust.</summary>
+    public static void AddStore(Command command)
+    {
+        command.Options.Add(Store);
+        command.Options.Add(S3Endpoint);
+        command.Options.Add(S3Region);
+        command.Options.Add(S3PathStyle);
+        command.Options.Add(TrustedKeys);
+        command.Options.Add(InsecureSkipSignature);
+        command.Options.Add(StallTimeout);
+    }
+
+    public static StoreLocation? StoreOf(ParseResult r) => r.GetValue(Store) is { } store ? StoreLocation.Parse(store) : null;
+
+    /// <summary>Options first, then the host's /etc/osva/osva.conf, then the AWS environment variables.</summary>
+    public static S3Settings S3(ParseResult r, HostConfig config) =>
+        S3Settings.FromEnvironment(r.GetValue(S3Endpoint) ?? config.S3Endpoint, r.GetValue(S3Region) ?? config.S3Region, r.GetValue(S3PathStyle) ?? config.S3PathStyle);
+
+    public static TimeSpan? StallTimeoutOf(ParseResult r) => r.GetValue(StallTimeout) is { } seconds ? TimeSpan.FromSeconds(seconds) : null;
 
     public static void AddOutput(Command command)
     {
@@ -67,7 +97,18 @@ internal static class CommonOptions
     {
         command.SetAction((r, ct) => Artifact.CommandGuard.RunAsync("osva-install", r.GetValue(Verbose), async c =>
         {
-            var result = await run(r, c);
+            Operations.CommandResult result;
+            try
+            {
+                result = await run(r, c);
+            }
+            catch (IOException e) when (DiskSpace.IsFull(e))
+            {
+                // Where a full disk needs a tailored answer the operation gives it; anywhere else it is still named, never a bug.
+                throw new InstallerException("OSVA-I040", $"out of disk space: {e.Message}",
+                    "free space on that file system and run the command again; osva-install doctor tells whether anything needs repair",
+                    Artifact.ExitCode.HostMismatch, e);
+            }
             await ResultPrinter.PrintAsync(result, r.GetValue(Json), Console.Out, c);
             return result.Ok ? 0 : (int)Artifact.ExitCode.VerificationFailed;
         }, ct));

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace OsVenvArtifacts.Installer.Host;
 
-/// <summary>The few libc calls .NET does not expose: advisory locks, whole-file-system sync, glibc version.</summary>
+/// <summary>The few libc calls .NET does not expose: advisory locks, whole-file-system sync, directory swap, glibc version.</summary>
 internal static partial class Native
 {
     public const int LockExclusive = 2;
@@ -13,6 +13,9 @@ internal static partial class Native
     private const int OpenCreate = 0x40;
     private const int OpenDirectory = 0x10000;
     private const int OpenCloseOnExec = 0x80000;
+    private const int CurrentDirectory = -100; // AT_FDCWD
+    private const uint RenameExchange = 2;
+    private const int InvalidArgument = 22;
 
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int Open(string path, int flags, int mode);
@@ -29,8 +32,24 @@ internal static partial class Native
     [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
     private static partial int Fsync(int fd);
 
+    [LibraryImport("libc", EntryPoint = "renameat2", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int RenameAt2(int oldDirFd, string oldPath, int newDirFd, string newPath, uint flags);
+
     [LibraryImport("libc", EntryPoint = "gnu_get_libc_version")]
     private static partial IntPtr GnuGetLibcVersion();
+
+    /// <summary>
+    /// Swaps two directories in one step (<c>renameat2(RENAME_EXCHANGE)</c>): a process that looks at either path sees
+    /// the old tree or the new one, never neither. False when the file system cannot (EINVAL), so the caller falls back
+    /// to two renames.
+    /// </summary>
+    public static bool TryExchange(string a, string b)
+    {
+        if (RenameAt2(CurrentDirectory, a, CurrentDirectory, b, RenameExchange) == 0) return true;
+        var errno = Marshal.GetLastPInvokeError();
+        return errno == InvalidArgument ? false
+            : throw new IOException($"cannot swap {a} and {b}: {Marshal.GetPInvokeErrorMessage(errno)}", errno);
+    }
 
     /// <summary>Opens (creating) a lock file without .NET's own flock emulation, which would share-lock it first.</summary>
     public static int OpenLockFile(string path)

@@ -11,6 +11,7 @@ namespace OsVenvArtifacts.Installer.Operations;
 /// install: resolve, read and check the manifest, check the host, download while hashing, verify, unpack safely
 /// into staging, check tar and tree hashes, relocate if asked, sync, rename into place, record, then activate.
 /// A failure before the rename leaves nothing behind; a failure in activation leaves the previous tag active.
+/// repair runs the same path for a tag already installed and swaps the fresh tree for the damaged one.
 /// </summary>
 internal sealed class InstallOperation(InstallerEnvironment env)
 {
@@ -27,29 +28,8 @@ internal sealed class InstallOperation(InstallerEnvironment env)
             "cannot tell this host's platform: no python3 in /usr/bin", "install python3, or pass --platform", ExitCode.HostMismatch);
         PlatformId.Parse(platform);
 
-        var location = request.Store ?? (env.Config.Store is { } configured ? StoreLocation.Parse(configured) : throw new InstallerException("OSVA-I007",
-            "no store given", $"pass --store LOCATION, or set store = LOCATION in {HostConfig.HostPath}"));
-        using var trust = TrustPolicy.Load(env.Config, request.TrustedKeys, request.InsecureSkipSignature);
-        if (trust.Skipped)
-        {
-            await Console.Error.WriteLineAsync($"osva-install: warning: --insecure-skip-signature: installing {service} from {location} without checking signatures this host requires");
-        }
-        using var store = StoreReaders.Open(location, request.S3);
-        var fetcher = new ArtifactFetcher(store, trust, env.Clock, request.StallTimeout ?? env.Config.StallTimeout);
-        var storeKey = location.Identity;
-        var remembered = state.IndexVersions.GetValueOrDefault(storeKey);
-        var artifact = await fetcher.ResolveAsync(service, request.TagOrAlias, platform, remembered, ct);
-        if (!request.DryRun && (artifact.IndexVersion > remembered || trust.Skipped))
-        {
-            // Remembered as soon as the index is verified, as TUF keeps trusted metadata: a later older index is refused.
-            state = state with
-            {
-                IndexVersions = new Dictionary<string, long>(state.IndexVersions) { [storeKey] = Math.Max(remembered, artifact.IndexVersion) },
-                History = trust.Skipped ? [.. state.History, new StateEvent(env.Now, "insecure-skip-signature", artifact.Id.Tag, storeKey)] : state.History,
-            };
-            await _states.SaveAsync(state, ct);
-        }
-        var manifest = await fetcher.ReadManifestAsync(artifact, ct);
+        using var source = Source.Open(env, service, request.Store, request.S3, request.TrustedKeys, request.InsecureSkipSignature, request.StallTimeout);
+        (var artifact, var manifest, state) = await ResolveAsync(source, request.TagOrAlias, platform, state, request.DryRun, ct);
         facts.EnsureFits(manifest);
         var limits = ExtractLimits.For(manifest, artifact.Entry, env.Config);
         // The manifest's path is only text to relocate from; where the venv goes is the host's decision.
@@ -66,27 +46,13 @@ internal sealed class InstallOperation(InstallerEnvironment env)
         }
         var present = installed is not null && installed.ArchiveSha256 == manifest.Archive.Sha256
             && installed.InstallPath == installPath && Directory.Exists(venvDir);
-        if (installed is not null && installed.ArchiveSha256 != manifest.Archive.Sha256)
-        {
-            throw new InstallerException("OSVA-I042", $"{service} {manifest.Tag} is installed from a different archive ({installed.ArchiveSha256}) than the store has ({manifest.Archive.Sha256})",
-                $"tags are immutable; if the store was republished on purpose, run osva-install uninstall {service} {manifest.Tag} first", ExitCode.Conflict);
-        }
+        if (installed is not null && installed.ArchiveSha256 != manifest.Archive.Sha256) throw Republished(service, manifest, installed);
         if (!present)
         {
             await _target.EnsureFreeAsync(service, manifest.Tag, installPath, ct);
-            actions.Add($"download {artifact.Id.ArchiveFileName} ({manifest.Archive.Size} bytes) from {store.Location}");
+            actions.Add($"download {artifact.Id.ArchiveFileName} ({manifest.Archive.Size} bytes) from {source.Store.Location}");
             actions.Add($"unpack into {installPath}" + (installPath != builtFor ? $" (relocated from {builtFor})" : ""));
-            if (!request.DryRun)
-            {
-                installed = await FetchAndUnpackAsync(fetcher, artifact, manifest, limits, installPath, builtFor, ct);
-                state = state with
-                {
-                    Installed = [.. state.Installed.Where(t => t.Tag != manifest.Tag), installed],
-                    History = [.. state.History, new StateEvent(env.Now, "install", manifest.Tag, null)],
-                };
-                await _states.SaveAsync(state, ct);
-                _target.DeleteIntent(service, manifest.Tag);
-            }
+            if (!request.DryRun) (installed, state) = await InstallNewAsync(source.Fetcher, artifact, manifest, limits, installPath, builtFor, state, ct);
         }
         var changed = !present;
         if (!request.NoActivate)
@@ -109,18 +75,198 @@ internal sealed class InstallOperation(InstallerEnvironment env)
         };
     }
 
-    private async Task<InstalledTag> FetchAndUnpackAsync(ArtifactFetcher fetcher, ResolvedArtifact artifact, Manifest manifest,
-        ExtractLimits limits, string installPath, string builtFor, CancellationToken ct)
+    /// <summary>
+    /// repair: when the tag's tree no longer matches what was installed, fetches the same archive again (the one
+    /// recorded, tags are immutable), unpacks and checks it as install does, and swaps it for the damaged tree in
+    /// one rename. If the tag is active, its activation files are rewritten where they drifted; they name the same path.
+    /// </summary>
+    public async Task<CommandResult> RepairAsync(RepairRequest request, CancellationToken ct)
+    {
+        var service = Names.Service(request.Service);
+        using var serviceLock = await ServiceLock.AcquireAsync(env, service, ct);
+        var state = await _states.LoadAsync(service, ct);
+        var tag = request.Tag ?? state.Active ?? throw new InstallerException("OSVA-I070", $"{service} has no active tag",
+            $"name the tag: osva-install repair {service} TAG (see osva-install list {service})");
+        var installed = state.Find(tag) ?? throw new InstallerException("OSVA-I070", $"{service} {tag} is not installed on this host",
+            $"install it: osva-install install {service} {tag}; if it is on disk but the state forgot it, run osva-install repair {service} --state");
+        var check = await VenvCheck.CompareAsync(env, _states, service, installed, ct);
+        var actions = new List<string>();
+        var changed = false;
+        Manifest manifest;
+        if (check.Clean)
+        {
+            manifest = await _states.LoadManifestAsync(service, tag, ct);
+            if (check.Recorded is { Legacy: true } recorded)
+            {
+                // The disk matches the old list exactly, so the list can be written again in the current form without a download.
+                actions.Add($"rewrite {_states.TreePath(service, tag)} in the current form");
+                if (!request.DryRun) await _states.SaveTreeAsync(service, tag, recorded.Entries, ct);
+                changed = true;
+            }
+        }
+        else
+        {
+            using var source = Source.Open(env, service, request.Store, request.S3, request.TrustedKeys, request.InsecureSkipSignature, request.StallTimeout);
+            (var artifact, manifest, state) = await ResolveAsync(source, tag, installed.Platform, state, request.DryRun, ct);
+            if (manifest.Tag != tag)
+            {
+                throw new InstallerException("OSVA-I012", $"{tag} names {manifest.Tag} in the store of {service}, not a tag of its own",
+                    $"repair by the tag's own name (osva-install list {service})");
+            }
+            if (manifest.Archive.Sha256 != installed.ArchiveSha256) throw Republished(service, manifest, installed);
+            HostFacts.Detect(env).EnsureFits(manifest);
+            var limits = ExtractLimits.For(manifest, artifact.Entry, env.Config);
+            var builtFor = InstallerEnvironment.CheckInstallPath(manifest.InstallPath);
+            actions.Add($"download {artifact.Id.ArchiveFileName} ({manifest.Archive.Size} bytes) from {source.Store.Location}");
+            actions.Add($"replace {installed.InstallPath} with a fresh unpack ({check.Drift.Count} entries drifted)");
+            if (!request.DryRun) state = await ReplaceAsync(source.Fetcher, artifact, manifest, limits, installed, builtFor, state, ct);
+            changed = true;
+        }
+        if (state.Active == tag && !(request.DryRun && changed))
+        {
+            var (activated, activationActions, next) = await ActivationFlow.ActivateAsync(env, _states, state, manifest, installed,
+                request.Activation, request.DryRun, "repair", ct);
+            changed |= activated;
+            actions.AddRange(activationActions);
+            state = next;
+        }
+        else if (state.Active == tag)
+        {
+            actions.Add($"then rewrite whatever activation files of {tag} drifted");
+        }
+        return new CommandResult
+        {
+            Command = "repair", Service = service, Tag = tag, Changed = changed, DryRun = request.DryRun, Drift = check.Drift,
+            Active = state.Active, Previous = state.Previous, Actions = actions,
+        };
+    }
+
+    private async Task<(ResolvedArtifact Artifact, Manifest Manifest, ServiceState State)> ResolveAsync(Source source, string tagOrAlias,
+        string platform, ServiceState state, bool dryRun, CancellationToken ct)
+    {
+        var remembered = state.IndexVersions.GetValueOrDefault(source.Key);
+        var artifact = await source.Fetcher.ResolveAsync(state.Service, tagOrAlias, platform, remembered, ct);
+        if (!dryRun && (artifact.IndexVersion > remembered || source.Trust.Skipped))
+        {
+            // Remembered as soon as the index is verified, as TUF keeps trusted metadata: a later older index is refused.
+            state = state with
+            {
+                IndexVersions = new Dictionary<string, long>(state.IndexVersions) { [source.Key] = Math.Max(remembered, artifact.IndexVersion) },
+                History = source.Trust.Skipped ? [.. state.History, new StateEvent(env.Now, "insecure-skip-signature", artifact.Id.Tag, source.Key)] : state.History,
+            };
+            await _states.SaveAsync(state, ct);
+        }
+        return (artifact, await source.Fetcher.ReadManifestAsync(artifact, ct), state);
+    }
+
+    /// <summary>Renames a fresh tree into a free path and records it; on a full disk after the rename, takes it out again.</summary>
+    private async Task<(InstalledTag, ServiceState)> InstallNewAsync(ArtifactFetcher fetcher, ResolvedArtifact artifact, Manifest manifest,
+        ExtractLimits limits, string installPath, string builtFor, ServiceState state, CancellationToken ct)
+    {
+        var venvDir = env.HostPath(installPath);
+        var parent = Path.GetDirectoryName(venvDir)!;
+        var (service, tag) = (manifest.Service, manifest.Tag);
+        var next = state;
+        var installed = await FetchAndUnpackAsync(fetcher, artifact, manifest, limits, installPath, builtFor, "nothing was installed", async (unpackDir, fresh, c) =>
+        {
+            if (Directory.Exists(venvDir) && _target.IsOwnLeftover(service, tag, installPath))
+            {
+                // This tag's own install died between rename and record (its intent file says so): set aside, never merged.
+                Directory.Move(venvDir, Path.Combine(parent, ".staging", $"leftover.{Guid.NewGuid():N}"));
+            }
+            await _target.WriteIntentAsync(service, tag, installPath, c);
+            // Fails if anything took the path since EnsureFreeAsync: rename(2) never replaces a non-empty directory.
+            Directory.Move(unpackDir, venvDir);
+            try
+            {
+                Native.SyncDirectory(parent);
+                await _states.SaveTagFilesAsync(manifest, fresh.Tree, c);
+                next = state with
+                {
+                    Installed = [.. state.Installed.Where(t => t.Tag != tag), fresh.Tag],
+                    History = [.. state.History, new StateEvent(env.Now, "install", tag, null)],
+                };
+                await _states.SaveAsync(next, c);
+            }
+            catch (IOException e) when (DiskSpace.IsFull(e))
+            {
+                // Unrecorded, the venv would be a tree no command lists: back to staging (deleted there) so "nothing was installed" holds.
+                Directory.Move(venvDir, unpackDir);
+                _states.DeleteTagFiles(service, tag);
+                _target.DeleteIntent(service, tag);
+                throw;
+            }
+        }, ct);
+        _target.DeleteIntent(service, tag);
+        return (installed, next);
+    }
+
+    /// <summary>Swaps a fresh tree for the damaged one at the same path and records the repair.</summary>
+    private async Task<ServiceState> ReplaceAsync(ArtifactFetcher fetcher, ResolvedArtifact artifact, Manifest manifest, ExtractLimits limits,
+        InstalledTag installed, string builtFor, ServiceState state, CancellationToken ct)
+    {
+        var venvDir = env.HostPath(installed.InstallPath);
+        var parent = Path.GetDirectoryName(venvDir)!;
+        var next = state;
+        await FetchAndUnpackAsync(fetcher, artifact, manifest, limits, installed.InstallPath, builtFor, $"{installed.InstallPath} was left as it was", async (unpackDir, fresh, c) =>
+        {
+            if (fresh.Tag.TreeHash != installed.TreeHash)
+            {
+                throw new InstallerException("OSVA-I031", $"{artifact.Id} unpacks to tree {fresh.Tag.TreeHash} here, but {installed.TreeHash} was recorded at install",
+                    $"{installed.InstallPath} was left as it was; reinstall the tag (osva-install uninstall, then install)", ExitCode.VerificationFailed);
+            }
+            if (!Directory.Exists(venvDir)) Directory.Move(unpackDir, venvDir);
+            else if (!Native.TryExchange(unpackDir, venvDir))
+            {
+                // No RENAME_EXCHANGE on this file system: two renames, the damaged tree put back if the second fails.
+                var aside = unpackDir + ".damaged";
+                Directory.Move(venvDir, aside);
+                try
+                {
+                    Directory.Move(unpackDir, venvDir);
+                }
+                catch
+                {
+                    Directory.Move(aside, venvDir);
+                    throw;
+                }
+                Directory.Move(aside, unpackDir);
+            }
+            // The damaged tree now sits in staging, where it is deleted with the rest.
+            try
+            {
+                Native.SyncDirectory(parent);
+                await _states.SaveTagFilesAsync(manifest, fresh.Tree, c);
+                next = state with { History = [.. state.History, new StateEvent(env.Now, "repair", installed.Tag, null)] };
+                await _states.SaveAsync(next, c);
+            }
+            catch (IOException e) when (DiskSpace.IsFull(e))
+            {
+                throw new InstallerException("OSVA-I040", $"{installed.InstallPath} was repaired, but recording it ran out of space: {e.Message}",
+                    $"the venv is whole again; free space under {env.StateDirectory} and run osva-install repair {manifest.Service} {installed.Tag} again to record it",
+                    ExitCode.HostMismatch, e);
+            }
+        }, ct);
+        return next;
+    }
+
+    /// <summary>
+    /// Downloads, unpacks and checks an artifact in <c>&lt;venvs&gt;/.staging</c>, relocates it if asked, syncs, then lets
+    /// <paramref name="placeAsync"/> move it into place. Staging is emptied whatever happens; a full disk is OSVA-I040.
+    /// </summary>
+    private async Task<InstalledTag> FetchAndUnpackAsync(ArtifactFetcher fetcher, ResolvedArtifact artifact, Manifest manifest, ExtractLimits limits,
+        string installPath, string builtFor, string outcomeOnFailure, Func<string, Unpacked, CancellationToken, Task> placeAsync, CancellationToken ct)
     {
         var venvDir = env.HostPath(installPath);
         var parent = Path.GetDirectoryName(venvDir)!;
         var staging = Path.Combine(parent, ".staging");
-        Directory.CreateDirectory(staging);
-        EnsureSpace(staging, manifest, artifact.Id);
-        var archive = await fetcher.DownloadAsync(artifact, manifest, staging, ct);
         var unpackDir = Path.Combine(staging, $"{manifest.Service}-{manifest.Tag}.{Guid.NewGuid():N}");
+        string? archive = null;
         try
         {
+            Directory.CreateDirectory(staging);
+            EnsureSpace(staging, manifest, artifact.Id, outcomeOnFailure);
+            archive = await fetcher.DownloadAsync(artifact, manifest, staging, ct);
             var result = await SafeExtractor.ExtractAsync(archive, unpackDir, manifest, limits, ct);
             if (result.TarSha256 != manifest.Archive.TarSha256)
             {
@@ -141,37 +287,32 @@ internal sealed class InstallOperation(InstallerEnvironment env)
                 treeHash = TreeScanner.Hash(tree);
             }
             Native.SyncFileSystem(unpackDir);
-            if (Directory.Exists(venvDir) && _target.IsOwnLeftover(manifest.Service, manifest.Tag, installPath))
-            {
-                // This tag's own install died between rename and record (its intent file says so): set aside, never merged.
-                Directory.Move(venvDir, Path.Combine(staging, $"leftover.{Guid.NewGuid():N}"));
-            }
-            await _target.WriteIntentAsync(manifest.Service, manifest.Tag, installPath, ct);
-            // Fails if anything took the path since EnsureFreeAsync: rename(2) never replaces a non-empty directory.
-            Directory.Move(unpackDir, venvDir);
-            Native.SyncDirectory(parent);
-            await _states.SaveTagFilesAsync(manifest, tree, ct);
-            return new InstalledTag
+            var fresh = new InstalledTag
             {
                 Tag = manifest.Tag, Platform = manifest.Platform.Id, InstallPath = installPath, BuiltFor = builtFor,
                 ArchiveSha256 = manifest.Archive.Sha256, TreeHash = treeHash, UnpackedSize = result.Size, FileCount = result.Files,
                 InstalledAt = env.Now,
             };
+            await placeAsync(unpackDir, new Unpacked(fresh, tree), ct);
+            return fresh;
         }
-        catch (IOException e) when (IsDiskFull(e))
+        catch (IOException e) when (DiskSpace.IsFull(e))
         {
-            throw new InstallerException("OSVA-I040", $"{parent} ran out of space while unpacking {artifact.Id}",
-                $"nothing was installed; free space there or remove old tags (osva-install gc {manifest.Service} --keep 2)", ExitCode.HostMismatch, e);
+            throw new InstallerException("OSVA-I040", $"ran out of space while unpacking {artifact.Id}: {e.Message}",
+                $"{outcomeOnFailure}; free space under {parent} or remove old tags (osva-install gc {manifest.Service} --keep 2)", ExitCode.HostMismatch, e);
         }
         finally
         {
             if (Directory.Exists(unpackDir)) Directory.Delete(unpackDir, recursive: true);
-            File.Delete(archive);
-            foreach (var leftover in Directory.EnumerateDirectories(staging, "leftover.*")) Directory.Delete(leftover, recursive: true);
+            if (archive is not null) File.Delete(archive);
+            if (Directory.Exists(staging))
+            {
+                foreach (var leftover in Directory.EnumerateDirectories(staging, "leftover.*")) Directory.Delete(leftover, recursive: true);
+            }
         }
     }
 
-    private static void EnsureSpace(string staging, Manifest manifest, ArtifactId id)
+    private static void EnsureSpace(string staging, Manifest manifest, ArtifactId id, string outcome)
     {
         // Every file takes at least part of a block more than its bytes; sizes were bounded by ExtractLimits.For.
         var need = manifest.Archive.Size + manifest.UnpackedSize + manifest.FileCount * 4096;
@@ -179,10 +320,53 @@ internal sealed class InstallOperation(InstallerEnvironment env)
         if (free < need)
         {
             throw new InstallerException("OSVA-I040", $"{staging} has {free} bytes free, {id} needs {need}",
-                $"nothing was installed; free space there or remove old tags (osva-install gc {manifest.Service} --keep 2)", ExitCode.HostMismatch);
+                $"{outcome}; free space there or remove old tags (osva-install gc {manifest.Service} --keep 2)", ExitCode.HostMismatch);
         }
     }
 
-    private static bool IsDiskFull(IOException e) =>
-        e.HResult == 28 || (e.HResult & 0xFFFF) == 28 || e.Message.Contains("No space left", StringComparison.Ordinal);
+    private static InstallerException Republished(string service, Manifest manifest, InstalledTag installed) =>
+        new("OSVA-I042", $"{service} {manifest.Tag} is installed from a different archive ({installed.ArchiveSha256}) than the store has ({manifest.Archive.Sha256})",
+            $"tags are immutable; if the store was republished on purpose, switch away from the tag if it is active, run osva-install uninstall {service} {manifest.Tag}, then install it",
+            ExitCode.Conflict);
+
+    /// <summary>A checked tree in staging, and what recording it needs.</summary>
+    private sealed record Unpacked(InstalledTag Tag, IReadOnlyList<TreeEntry> Tree);
+
+    /// <summary>The store, its trust rules and a fetcher over both, for one command.</summary>
+    private sealed class Source(IStoreReader store, TrustPolicy trust, ArtifactFetcher fetcher, string key) : IDisposable
+    {
+        public IStoreReader Store => store;
+        public TrustPolicy Trust => trust;
+        public ArtifactFetcher Fetcher => fetcher;
+        /// <summary>The store's identity, under which the highest accepted index version is remembered.</summary>
+        public string Key => key;
+
+        public static Source Open(InstallerEnvironment env, string service, StoreLocation? requested, S3Settings s3, IReadOnlyList<string> trustedKeys,
+            bool insecureSkipSignature, TimeSpan? stallTimeout)
+        {
+            var location = requested ?? (env.Config.Store is { } configured ? StoreLocation.Parse(configured) : throw new InstallerException("OSVA-I007",
+                "no store given", $"pass --store LOCATION, or set store = LOCATION in {HostConfig.HostPath}"));
+            var trust = TrustPolicy.Load(env.Config, trustedKeys, insecureSkipSignature);
+            if (trust.Skipped)
+            {
+                Console.Error.WriteLine($"osva-install: warning: --insecure-skip-signature: using {location} for {service} without checking signatures this host requires");
+            }
+            try
+            {
+                var store = StoreReaders.Open(location, s3);
+                return new Source(store, trust, new ArtifactFetcher(store, trust, env.Clock, stallTimeout ?? env.Config.StallTimeout), location.Identity);
+            }
+            catch
+            {
+                trust.Dispose();
+                throw;
+            }
+        }
+
+        public void Dispose()
+        {
+            store.Dispose();
+            trust.Dispose();
+        }
+    }
 }

@@ -28,7 +28,7 @@ internal sealed class LifecycleOperations(InstallerEnvironment env)
         if (!Directory.Exists(env.HostPath(installed.InstallPath)))
         {
             throw new InstallerException("OSVA-I072", $"{installed.InstallPath} is missing although {service} {tag} is recorded as installed",
-                $"reinstall it: osva-install uninstall {service} {tag}, then osva-install install {service} {tag} --store LOCATION", ExitCode.InvalidInput);
+                $"bring it back: osva-install repair {service} {tag}", ExitCode.InvalidInput);
         }
         var manifest = await _states.LoadManifestAsync(service, tag, ct);
         var (changed, actions, next) = await ActivationFlow.ActivateAsync(env, _states, state, manifest, installed, settings, dryRun, command, ct);
@@ -54,8 +54,7 @@ internal sealed class LifecycleOperations(InstallerEnvironment env)
         foreach (var name in services)
         {
             var state = one = await _states.LoadAsync(name, ct);
-            tags.AddRange(state.Installed.OrderBy(t => t.InstalledAt).Select(t => new TagStatus(name, t.Tag, t.Platform, t.InstallPath,
-                t.Tag == state.Active, t.Tag == state.Previous, t.UnpackedSize, t.FileCount, t.InstalledAt, t.InstallPath != t.BuiltFor)));
+            tags.AddRange(Statuses(state));
         }
         return new CommandResult
         {
@@ -64,6 +63,10 @@ internal sealed class LifecycleOperations(InstallerEnvironment env)
             Actions = command == "status" && one?.Activation is { } a ? [.. a.Units.Select(u => $"unit {u}"), .. a.Files.Select(f => $"file {f}")] : [],
         };
     }
+
+    private static IEnumerable<TagStatus> Statuses(ServiceState state) =>
+        state.Installed.OrderBy(t => t.InstalledAt).Select(t => new TagStatus(state.Service, t.Tag, t.Platform, t.InstallPath,
+            t.Tag == state.Active, t.Tag == state.Previous, t.UnpackedSize, t.FileCount, t.InstalledAt, t.InstallPath != t.BuiltFor));
 
     public async Task<CommandResult> GcAsync(GcOptions options, CancellationToken ct)
     {
@@ -146,39 +149,121 @@ internal sealed class LifecycleOperations(InstallerEnvironment env)
         };
     }
 
-    /// <summary>Finds venvs a host change broke (interpreter gone, venv missing) and says how to fix each.</summary>
+    /// <summary>
+    /// Finds what would make a service fail: a state file that cannot be read or forgot a tag on disk, a venv missing or
+    /// damaged (recorded entries gone or changed, by stat alone), an interpreter a host change removed. Each finding
+    /// names the command that fixes it; doctor itself changes nothing.
+    /// </summary>
     public async Task<CommandResult> DoctorAsync(DoctorOptions options, CancellationToken ct)
     {
-        var service = options.Service;
-        var listed = await ListAsync(service, "doctor", ct);
+        var services = options.Service is { } one ? [Names.Service(one)] : KnownServices();
         var facts = HostFacts.Detect(env);
         var findings = new List<Finding>();
-        foreach (var t in listed.Tags!)
+        var tags = new List<TagStatus>();
+        foreach (var service in services)
         {
-            var venv = env.HostPath(t.InstallPath);
-            var reinstall = $"osva-install install {t.Service} {t.Tag} --store LOCATION" + (facts.PlatformId is { } p && p != t.Platform ? $" (a {p} build)" : "");
-            if (!Directory.Exists(venv))
+            ServiceState state;
+            try
             {
-                findings.Add(new Finding(t.Service, t.Tag, $"{t.InstallPath} is missing", $"osva-install uninstall {t.Service} {t.Tag}, then {reinstall}"));
+                state = await _states.LoadAsync(service, ct);
+            }
+            catch (InstallerException e) when (e.Code is "OSVA-I061" or "OSVA-I062")
+            {
+                findings.Add(new Finding(service, "-", e.Message, e.Code == "OSVA-I061" ? $"osva-install repair {service} --state" : e.Hint));
                 continue;
             }
-            var (resolved, target) = Resolve(facts, Path.Combine(venv, "bin", "python"));
-            if (!File.Exists(resolved))
-            {
-                findings.Add(new Finding(t.Service, t.Tag, $"bin/python points to {target}, which is not on this host",
-                    $"install that interpreter again (apt-get install {Path.GetFileName(target)}), or {reinstall}"));
-            }
-            var home = PyvenvHome(Path.Combine(venv, "pyvenv.cfg"));
-            if (home is null)
-            {
-                findings.Add(new Finding(t.Service, t.Tag, "pyvenv.cfg is missing or names no home", reinstall));
-            }
-            else if (!Directory.Exists(facts.PathOf(home)) || !Directory.EnumerateFiles(facts.PathOf(home), "python3*").Any(p => File.Exists(Resolve(facts, p).Path)))
-            {
-                findings.Add(new Finding(t.Service, t.Tag, $"pyvenv.cfg home {home} holds no python3", $"install python3 there again, or {reinstall}"));
-            }
+            tags.AddRange(Statuses(state));
+            await FindForgottenAsync(state, findings, ct);
+            foreach (var t in state.Installed) await CheckTagAsync(facts, state.Service, t, findings, ct);
         }
-        return new CommandResult { Command = "doctor", Service = service, Ok = findings.Count == 0, Findings = findings, Tags = listed.Tags };
+        return new CommandResult { Command = "doctor", Service = options.Service, Ok = findings.Count == 0, Findings = findings, Tags = tags };
+    }
+
+    private async Task CheckTagAsync(HostFacts facts, string service, InstalledTag t, List<Finding> findings, CancellationToken ct)
+    {
+        var venv = env.HostPath(t.InstallPath);
+        var repair = $"osva-install repair {service} {t.Tag}" + (env.Config.Store is null ? " --store LOCATION" : "");
+        if (!Directory.Exists(venv))
+        {
+            findings.Add(new Finding(service, t.Tag, $"{t.InstallPath} is missing", repair));
+            return;
+        }
+        RecordedTree? recorded = null;
+        try
+        {
+            recorded = await _states.LoadTreeAsync(service, t.Tag, _ => null, ct);
+        }
+        catch (InstallerException e) when (e.Code == "OSVA-I061")
+        {
+            findings.Add(new Finding(service, t.Tag, e.Message, repair));
+        }
+        if (recorded is not null && VenvCheck.QuickMismatches(venv, recorded.Entries) is { Count: > 0 } wrong)
+        {
+            findings.Add(new Finding(service, t.Tag, $"{wrong.Count} installed entries are missing or changed ({string.Join(", ", wrong.Take(3).Select(TreeFile.Display))}"
+                + $"{(wrong.Count > 3 ? ", ..." : "")}; osva-install verify {service} {t.Tag} lists them)", repair));
+        }
+        // A repair cannot help here: the venv is whole, the host changed under it.
+        var rebuild = facts.PlatformId is { } p && p != t.Platform ? $", or install a tag built for {p} (osva-install install {service} TAG)" : "";
+        var (resolved, target) = Resolve(facts, Path.Combine(venv, "bin", "python"));
+        if (!File.Exists(resolved))
+        {
+            findings.Add(new Finding(service, t.Tag, $"bin/python points to {target}, which is not on this host",
+                $"install that interpreter again (apt-get install {Path.GetFileName(target)}){rebuild}"));
+        }
+        var home = PyvenvHome(Path.Combine(venv, "pyvenv.cfg"));
+        if (home is null)
+        {
+            findings.Add(new Finding(service, t.Tag, "pyvenv.cfg is missing or names no home", repair));
+        }
+        else if (!Directory.Exists(facts.PathOf(home)) || !Directory.EnumerateFiles(facts.PathOf(home), "python3*").Any(p => File.Exists(Resolve(facts, p).Path)))
+        {
+            findings.Add(new Finding(service, t.Tag, $"pyvenv.cfg home {home} holds no python3", $"install python3 there again{rebuild}"));
+        }
+    }
+
+    /// <summary>A tag whose manifest is recorded and whose venv is on disk, but which the state does not list (it cannot be switched to or removed).</summary>
+    private async Task FindForgottenAsync(ServiceState state, List<Finding> findings, CancellationToken ct)
+    {
+        foreach (var manifestFile in new StateRebuild(env).ManifestFiles(state.Service))
+        {
+            var tag = Path.GetFileName(manifestFile)[..^".manifest.json".Length];
+            if (state.Find(tag) is not null) continue;
+            Manifest manifest;
+            try
+            {
+                manifest = await _states.LoadManifestAsync(state.Service, tag, ct);
+            }
+            catch (OsvaException)
+            {
+                continue;
+            }
+            var path = new[] { $"{env.Config.VenvsRoot}/{state.Service}-{tag}", manifest.InstallPath }.FirstOrDefault(p => Directory.Exists(env.HostPath(p)));
+            if (path is null) continue;
+            findings.Add(new Finding(state.Service, tag, $"{path} and its manifest are on this host, but {env.StateFile(state.Service)} does not list {tag}",
+                $"osva-install repair {state.Service} --state"));
+        }
+    }
+
+    /// <summary>Services with a state file or a directory of recorded manifests under /var/lib/osva.</summary>
+    private List<string> KnownServices()
+    {
+        if (!Directory.Exists(env.StateDirectory)) return [];
+        return Directory.EnumerateFiles(env.StateDirectory, "*.json").Select(f => Path.GetFileNameWithoutExtension(f)!)
+            .Concat(Directory.EnumerateDirectories(env.StateDirectory).Select(d => Path.GetFileName(d)!))
+            .Where(IsServiceName).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+    }
+
+    private static bool IsServiceName(string name)
+    {
+        try
+        {
+            Names.Service(name);
+            return true;
+        }
+        catch (OsvaException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Follows a symlink chain the way the host would see it (absolute targets under the host's root).</summary>

@@ -11,7 +11,7 @@ internal sealed record VenvDrift(IReadOnlyList<string> Drift, RecordedTree? Reco
     public bool Clean => Drift.Count == 0;
 }
 
-/// <summary>Compares a venv on disk with its recorded entry list, and checks the list's form cheaply for doctor.</summary>
+/// <summary>Compares a venv on disk with its recorded entry list: fully for verify and repair, by stat alone for doctor.</summary>
 internal static class VenvCheck
 {
     /// <summary>Every added, missing and modified entry (content, size, mode, link target), names printed one a line.</summary>
@@ -50,6 +50,28 @@ internal static class VenvCheck
             drift.Add($"tree hash differs from {installed.TreeHash}");
         }
         return new VenvDrift(drift, recorded);
+    }
+
+    /// <summary>
+    /// The recorded entries that are missing or no longer of their kind, size or link target: one stat each, no
+    /// hashing, so doctor can afford it for every tag (verify also compares contents and modes).
+    /// </summary>
+    public static List<string> QuickMismatches(string venv, IEnumerable<TreeEntry> recorded)
+    {
+        var wrong = new List<string>();
+        foreach (var e in recorded)
+        {
+            FileSystemInfo info = new FileInfo(Path.Join(venv, e.Path));
+            if (!info.Exists && info.LinkTarget is null) info = new DirectoryInfo(info.FullName);
+            var ok = e.Kind switch
+            {
+                TreeEntryKind.Symlink => info.LinkTarget == e.LinkTarget,
+                TreeEntryKind.Directory => info.LinkTarget is null && info is DirectoryInfo { Exists: true },
+                _ => info.LinkTarget is null && info is FileInfo { Exists: true } f && f.Length == e.Size,
+            };
+            if (!ok) wrong.Add(e.Path);
+        }
+        return wrong;
     }
 
     private static IEnumerable<string> Parents(string path)

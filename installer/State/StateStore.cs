@@ -14,18 +14,34 @@ internal sealed class StateStore(InstallerEnvironment env)
     {
         var path = env.StateFile(service);
         if (!File.Exists(path)) return new ServiceState { Service = service };
-        await using var stream = File.OpenRead(path);
-        try
+        ServiceState? state;
+        await using (var stream = File.OpenRead(path))
         {
-            return await JsonSerializer.DeserializeAsync(stream, InstallerJsonContext.Default.ServiceState, ct)
-                ?? new ServiceState { Service = service };
+            try
+            {
+                state = await JsonSerializer.DeserializeAsync(stream, InstallerJsonContext.Default.ServiceState, ct);
+            }
+            catch (JsonException e)
+            {
+                throw Damaged(path, service, e.Message, e);
+            }
         }
-        catch (JsonException e)
+        // "null" parses, but taken as an empty state it would silently forget every installed tag.
+        if (state is null) throw Damaged(path, service, "it holds null, not a state");
+        if (state.SchemaVersion > ServiceState.CurrentSchemaVersion)
         {
-            throw new InstallerException("OSVA-I061", $"state file {path} is damaged: {e.Message}",
-                "restore it from backup, or remove it and reinstall the active tag with osva-install install", ExitCode.InvalidInput, e);
+            throw new InstallerException("OSVA-I062", $"state file {path} has schema {state.SchemaVersion}, newer than this osva-install reads ({ServiceState.CurrentSchemaVersion})",
+                "a newer osva-install wrote it: run that version (never downgrade osva-install on a host with a newer state)", ExitCode.InvalidInput);
         }
+        if (state.SchemaVersion < 1) throw Damaged(path, service, $"schema {state.SchemaVersion} is no schema osva-install writes");
+        if (state.Service != service) throw Damaged(path, service, $"it is the state of '{state.Service}'");
+        if (state.Installed.Any(t => t is null) || state.History.Any(h => h is null)) throw Damaged(path, service, "it lists null entries");
+        return state;
     }
+
+    private static InstallerException Damaged(string path, string service, string problem, Exception? inner = null) =>
+        new("OSVA-I061", $"state file {path} is damaged: {problem}",
+            $"rebuild it from the venvs and manifests on disk: osva-install repair {service} --state (the damaged file is kept beside it)", ExitCode.InvalidInput, inner);
 
     public Task SaveAsync(ServiceState state, CancellationToken ct) =>
         AtomicFile.WriteAllBytesAsync(env.StateFile(state.Service),
