@@ -224,22 +224,10 @@ internal sealed class LifecycleOperations(InstallerEnvironment env)
     /// <summary>A tag whose manifest is recorded and whose venv is on disk, but which the state does not list (it cannot be switched to or removed).</summary>
     private async Task FindForgottenAsync(ServiceState state, List<Finding> findings, CancellationToken ct)
     {
-        foreach (var manifestFile in new StateRebuild(env).ManifestFiles(state.Service))
+        foreach (var located in await new StateRebuild(env).FindUnlistedAsync(state.Service, state.Installed, ct))
         {
-            var tag = Path.GetFileName(manifestFile)[..^".manifest.json".Length];
-            if (state.Find(tag) is not null) continue;
-            Manifest manifest;
-            try
-            {
-                manifest = await _states.LoadManifestAsync(state.Service, tag, ct);
-            }
-            catch (OsvaException)
-            {
-                continue;
-            }
-            var path = new[] { $"{env.Config.VenvsRoot}/{state.Service}-{tag}", manifest.InstallPath }.FirstOrDefault(p => Directory.Exists(env.HostPath(p)));
-            if (path is null) continue;
-            findings.Add(new Finding(state.Service, tag, $"{path} and its manifest are on this host, but {env.StateFile(state.Service)} does not list {tag}",
+            if (located.Tag is null) continue;
+            findings.Add(new Finding(state.Service, located.Name, $"{located.Tag.InstallPath} and its manifest are on this host, but {env.StateFile(state.Service)} does not list {located.Name}",
                 $"osva-install repair {state.Service} --state"));
         }
     }

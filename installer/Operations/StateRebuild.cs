@@ -41,21 +41,16 @@ internal sealed partial class StateRebuild(InstallerEnvironment env)
         var kept = current?.Installed.ToList() ?? [];
         actions.AddRange(kept.Where(t => !Directory.Exists(env.HostPath(t.InstallPath)))
             .Select(t => $"keep {t.Tag} although {t.InstallPath} is missing (osva-install repair {service} {t.Tag} brings it back)"));
-        var claimed = kept.Select(t => t.InstallPath).ToHashSet(StringComparer.Ordinal);
         var found = new List<(InstalledTag Tag, Manifest Manifest)>();
-        foreach (var manifestFile in ManifestFiles(service))
+        foreach (var located in await FindUnlistedAsync(service, kept, ct))
         {
-            var tag = Path.GetFileName(manifestFile)[..^".manifest.json".Length];
-            if (kept.Any(t => t.Tag == tag)) continue;
-            var located = await LocateAsync(service, tag, claimed, ct);
-            if (located.Problem is not null)
+            if (located.Tag is null)
             {
-                actions.Add($"skip {tag}: {located.Problem}");
+                actions.Add($"skip {located.Name}: {located.Problem}");
                 continue;
             }
-            claimed.Add(located.Tag!.InstallPath);
             found.Add((located.Tag, located.Manifest!));
-            actions.Add($"record {tag} at {located.Tag.InstallPath}" + (located.Note is null ? "" : $" ({located.Note})"));
+            actions.Add($"record {located.Name} at {located.Tag.InstallPath}" + (located.Note is null ? "" : $" ({located.Note})"));
         }
 
         var installed = kept.Concat(found.Select(f => f.Tag)).OrderBy(t => t.InstalledAt).ToList();
@@ -90,20 +85,46 @@ internal sealed partial class StateRebuild(InstallerEnvironment env)
         };
     }
 
-    /// <summary>The manifests recorded under <c>/var/lib/osva/&lt;service&gt;/</c>: one per tag ever installed and not removed.</summary>
-    public IEnumerable<string> ManifestFiles(string service)
+    /// <summary>
+    /// The recorded tags <paramref name="listed"/> lacks, each with its venv or why none was found. Usual paths first, for
+    /// every tag, so that the search for a relocated venv never takes another tag's.
+    /// </summary>
+    public async Task<List<Located>> FindUnlistedAsync(string service, IReadOnlyList<InstalledTag> listed, CancellationToken ct)
     {
-        var dir = env.ServiceDataDirectory(service);
-        return Directory.Exists(dir) ? Directory.EnumerateFiles(dir, "*.manifest.json").Order(StringComparer.Ordinal).ToList() : [];
+        var claimed = listed.Select(t => t.InstallPath).ToHashSet(StringComparer.Ordinal);
+        var pending = RecordedTags(service).Where(tag => listed.All(t => t.Tag != tag)).ToList();
+        var results = new List<Located>();
+        foreach (var elsewhere in new[] { false, true })
+        {
+            foreach (var tag in pending.ToList())
+            {
+                var located = await LocateAsync(service, tag, claimed, elsewhere, ct);
+                if (located.Tag is null && !elsewhere) continue;
+                pending.Remove(tag);
+                if (located.Tag is not null) claimed.Add(located.Tag.InstallPath);
+                results.Add(located);
+            }
+        }
+        return results;
     }
 
-    private sealed record Located(InstalledTag? Tag, Manifest? Manifest, string? Problem, string? Note = null);
+    /// <summary>The tags with a manifest recorded under <c>/var/lib/osva/&lt;service&gt;/</c>: every tag installed and not removed.</summary>
+    public IReadOnlyList<string> RecordedTags(string service)
+    {
+        var dir = env.ServiceDataDirectory(service);
+        return Directory.Exists(dir)
+            ? Directory.EnumerateFiles(dir, "*.manifest.json").Select(f => Path.GetFileName(f)[..^".manifest.json".Length]).Order(StringComparer.Ordinal).ToList()
+            : [];
+    }
+
+    internal sealed record Located(string Name, InstalledTag? Tag, Manifest? Manifest, string? Problem, string? Note = null);
 
     /// <summary>
-    /// Where a recorded tag's venv is: its default path or its build path when one exists, else another venv below the
-    /// venvs root that nothing claims and that matches the entry list (a tag installed with --install-path).
+    /// Where a recorded tag's venv is: its default path or its build path when one exists, else (with
+    /// <paramref name="elsewhere"/>) another venv below the venvs root that nothing claims and that matches the entry
+    /// list (a tag installed with --install-path).
     /// </summary>
-    private async Task<Located> LocateAsync(string service, string tag, HashSet<string> claimed, CancellationToken ct)
+    private async Task<Located> LocateAsync(string service, string tag, HashSet<string> claimed, bool elsewhere, CancellationToken ct)
     {
         Manifest manifest;
         try
@@ -112,28 +133,29 @@ internal sealed partial class StateRebuild(InstallerEnvironment env)
         }
         catch (OsvaException e)
         {
-            return new Located(null, null, e.Message);
+            return new Located(tag, null, null, e.Message);
         }
-        if (manifest.Service != service || manifest.Tag != tag) return new Located(null, null, $"its manifest describes {manifest.Service} {manifest.Tag}");
+        if (manifest.Service != service || manifest.Tag != tag) return new Located(tag, null, null, $"its manifest describes {manifest.Service} {manifest.Tag}");
         var root = env.Config.VenvsRoot;
         var usual = new[] { $"{root}/{service}-{tag}", manifest.InstallPath }.Where(p => Path.GetDirectoryName(p) == root && !claimed.Contains(p)).Distinct().ToList();
         var recorded = await _states.LoadTreeAsync(service, tag, _ => null, ct);
         foreach (var path in usual.Where(p => Directory.Exists(env.HostPath(p))))
         {
             var wrong = recorded is null ? 0 : VenvCheck.QuickMismatches(env.HostPath(path), recorded.Entries).Count;
-            return new Located(Tag(manifest, path, recorded), manifest, null,
+            return new Located(tag, Tag(manifest, path, recorded), manifest, null,
                 wrong == 0 ? null : $"{wrong} entries differ: osva-install repair {service} {tag} fixes them");
         }
-        if (recorded is null) return new Located(null, null, $"no venv at {string.Join(" or ", usual)} and no entry list to find it elsewhere");
+        if (!elsewhere) return new Located(tag, null, null, $"no venv at {string.Join(" or ", usual)}");
+        if (recorded is null) return new Located(tag, null, null, $"no venv at {string.Join(" or ", usual)} and no entry list to find it elsewhere");
         var others = Directory.Exists(env.HostPath(root))
             ? Directory.EnumerateDirectories(env.HostPath(root)).Select(d => $"{root}/{Path.GetFileName(d)}")
                 .Where(p => !Path.GetFileName(p).StartsWith('.') && !claimed.Contains(p)).Order(StringComparer.Ordinal).ToList()
             : [];
         foreach (var path in others)
         {
-            if (VenvCheck.QuickMismatches(env.HostPath(path), recorded.Entries).Count == 0) return new Located(Tag(manifest, path, recorded), manifest, null);
+            if (VenvCheck.QuickMismatches(env.HostPath(path), recorded.Entries).Count == 0) return new Located(tag, Tag(manifest, path, recorded), manifest, null);
         }
-        return new Located(null, null, $"no venv below {root} matches its entry list");
+        return new Located(tag, null, null, $"no venv below {root} matches its entry list");
     }
 
     private InstalledTag Tag(Manifest manifest, string path, RecordedTree? recorded) => new()
