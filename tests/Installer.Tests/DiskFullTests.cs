@@ -1,10 +1,11 @@
 using OsVenvArtifacts.Artifact;
+using OsVenvArtifacts.Installer.Activation;
 using OsVenvArtifacts.Installer.Operations;
 using OsVenvArtifacts.TestSupport;
 
 namespace OsVenvArtifacts.Installer.Tests;
 
-/// <summary>A real, small tmpfs mounted at the scratch root's /openstack/venvs (this host runs tests as root).</summary>
+/// <summary>A real, small tmpfs or loop-mounted ext4 under the scratch root (this host runs tests as root), unmounted after each test.</summary>
 public sealed class DiskFullTests
 {
     [Fact]
@@ -46,6 +47,158 @@ public sealed class DiskFullTests
         Assert.Empty(Directory.EnumerateFileSystemEntries(host.OnDisk("/openstack/venvs/.staging")));
     }
 
+    [Fact]
+    public async Task A_full_disk_past_the_free_space_check_is_named_at_every_size_tried()
+    {
+        // ext4 gives every directory a block, which the manifest's sizes cannot foresee: on a real host the pre-check
+        // passes and unpacking still meets a full disk, in mkdir or in a file's preallocation, whichever comes first.
+        var outcomes = new List<string>();
+        foreach (var directories in new[] { 3000, 3600, 4200, 4800, 5400, 6000 })
+        {
+            using var host = new ScratchHost();
+            await host.PublishAsync(ScratchHost.Demo("1.0.0"));
+            var big = ScratchHost.Demo("2.0.0");
+            for (var i = 0; i < directories; i++) big.Entries.Add(InstallEntry.Dir($"lib/d{i:D5}"));
+            big.Entries.Add(InstallEntry.Dir("share"));
+            big.Entries.Add(InstallEntry.Noise("share/blob.bin", 6 << 20, directories));
+            await host.PublishAsync(big);
+            await using var mount = await Ext4.MountAsync(host.OnDisk("/openstack/venvs"), Path.Combine(host.TempPath, "venvs.img"), 36 << 20);
+            await host.InstallAsync("demo", "1.0.0");
+            var before = host.ServiceFiles();
+
+            try
+            {
+                await host.InstallAsync("demo", "2.0.0");
+                outcomes.Add($"{directories}: installed");
+                continue;
+            }
+            catch (InstallerException e)
+            {
+                outcomes.Add($"{directories}: {e.Code} {e.InnerException?.Message}");
+                Assert.Equal("OSVA-I040", e.Code);
+                Assert.Contains("nothing was installed", e.Hint, StringComparison.Ordinal);
+            }
+            Assert.Equal(before, host.ServiceFiles());
+            Assert.Equal("1.0.0", (await host.StateAsync("demo")).Active);
+            Assert.False(Directory.Exists(host.OnDisk("/openstack/venvs/demo-2.0.0")));
+            Assert.Empty(Directory.EnumerateFileSystemEntries(host.OnDisk("/openstack/venvs/.staging")));
+        }
+        Assert.True(outcomes.Count(o => o.Contains("OSVA-I040", StringComparison.Ordinal)) >= 2, string.Join('\n', outcomes));
+        Assert.True(outcomes.Any(o => o.Contains("because the disk was full", StringComparison.Ordinal)), "no size reached a file's preallocation:\n" + string.Join('\n', outcomes));
+    }
+
+    [Fact]
+    public async Task A_full_disk_when_recording_takes_the_renamed_venv_out_again_so_nothing_was_installed_holds()
+    {
+        using var host = new ScratchHost();
+        await host.PublishAsync(ScratchHost.Demo("1.0.0"));
+        await host.PublishAsync(ScratchHost.Demo("2.0.0"));
+        await using var mount = await Tmpfs.MountAsync(host.OnDisk("/var/lib/osva"), "size=1m");
+        await host.InstallAsync("demo", "1.0.0");
+        // One page left: the intent file takes it, so the venv is renamed into place and recording its manifest fails.
+        await Tmpfs.FillAsync(host.OnDisk("/var/lib/osva"), leave: 4096);
+        var state = host.Read("/var/lib/osva/demo.json");
+
+        var e = await Assert.ThrowsAsync<InstallerException>(() => host.InstallAsync("demo", "2.0.0"));
+
+        Assert.Equal("OSVA-I040", e.Code);
+        Assert.Contains("nothing was installed", e.Hint, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(host.OnDisk("/openstack/venvs/demo-2.0.0")));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(host.OnDisk("/openstack/venvs/.staging")));
+        Assert.False(File.Exists(host.OnDisk("/var/lib/osva/demo/2.0.0.manifest.json")));
+        Assert.False(File.Exists(host.OnDisk("/var/lib/osva/demo/2.0.0.installing")));
+        Assert.Equal(state, host.Read("/var/lib/osva/demo.json"));
+    }
+
+    [Fact]
+    public async Task A_full_state_disk_anywhere_else_is_still_named_by_the_real_program()
+    {
+        using var host = new ScratchHost();
+        await host.PublishAsync(ScratchHost.Demo("1.0.0"));
+        await using var mount = await Tmpfs.MountAsync(host.OnDisk("/var/lib/osva"), "size=1m");
+        await Tmpfs.FillAsync(host.OnDisk("/var/lib/osva"), leave: 0);
+
+        var result = await Cli.RunAsync("install", "demo", "1.0.0", "--store", host.Store, "--root", host.Root);
+
+        Assert.True(result.ExitCode == 5, result.ToString());
+        Assert.StartsWith("osva-install: error OSVA-I040: ", result.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("internal error", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(0, "before sudoers is checked")]
+    [InlineData(4096, "after sudoers is checked, writing the drop-in")]
+    public async Task A_full_disk_during_switch_restores_every_file_and_exits_9_naming_it(int leave, string when)
+    {
+        using var host = new ScratchHost();
+        await host.PublishAsync(ScratchHost.Demo("1.0.0"));
+        await host.PublishAsync(ScratchHost.Demo("2.0.0"));
+        await using var mount = await Tmpfs.MountAsync(host.OnDisk("/etc"), "size=1m");
+        await host.InstallAsync("demo", "1.0.0");
+        await host.InstallAsync("demo", "2.0.0");
+        await Tmpfs.FillAsync(host.OnDisk("/etc"), leave);
+        var before = host.ServiceFiles();
+
+        var result = await Cli.RunAsync("rollback", "demo", "--root", host.Root);
+
+        Assert.True(result.ExitCode == 9, $"{when}: {result}");
+        Assert.StartsWith("osva-install: error OSVA-I040: ", result.Stderr, StringComparison.Ordinal);
+        Assert.Equal(before, host.ServiceFiles());
+        Assert.Equal("2.0.0", (await host.StateAsync("demo")).Active);
+    }
+
+    [Fact]
+    public async Task A_full_disk_recording_a_switch_puts_the_activation_files_back()
+    {
+        using var host = new ScratchHost();
+        await host.PublishAsync(ScratchHost.Demo("1.0.0"));
+        await host.PublishAsync(ScratchHost.Demo("2.0.0"));
+        await using var mount = await Tmpfs.MountAsync(host.OnDisk("/var/lib/osva"), "size=1m");
+        await host.InstallAsync("demo", "1.0.0");
+        await host.InstallAsync("demo", "2.0.0");
+        await Tmpfs.FillAsync(host.OnDisk("/var/lib/osva"), leave: 0);
+        var before = host.ServiceFiles();
+
+        var e = await Assert.ThrowsAsync<InstallerException>(() => host.Lifecycle.SwitchAsync(new SwitchOptions("demo", "1.0.0", new ActivationSettings(), false), default));
+
+        Assert.Equal("OSVA-I040", e.Code);
+        Assert.Equal(ExitCode.ActivationFailed, e.ExitCode);
+        Assert.Contains("previous activation was restored", e.Hint, StringComparison.Ordinal);
+        Assert.Equal(before, host.ServiceFiles());
+        Assert.Contains("/openstack/venvs/demo-2.0.0/", host.Read("/etc/systemd/system/demo-api.service.d/osva-venv.conf"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_failed_preallocation_is_recognised_as_a_full_disk()
+    {
+        using var temp = new TempDirectory("prealloc");
+        await using var mount = await Tmpfs.MountAsync(temp.Combine("small"), "size=1m");
+
+        var e = Assert.ThrowsAny<IOException>(() => new FileStream(temp.Combine("small/big"), new FileStreamOptions
+        {
+            Mode = FileMode.CreateNew, Access = FileAccess.Write, PreallocationSize = 4 << 20,
+        }));
+
+        Assert.True(Host.DiskSpace.IsFull(e), e.Message);
+    }
+
+    private sealed class Ext4(string path) : IAsyncDisposable
+    {
+        /// <summary>A loop-mounted ext4 image with 4 KiB blocks and inodes to spare, so space runs out before inodes.</summary>
+        public static async Task<Ext4> MountAsync(string path, string image, long size)
+        {
+            Directory.CreateDirectory(path);
+            await using (var file = File.Create(image)) file.SetLength(size);
+            var mkfs = await ProcessRunner.RunAsync("mkfs.ext4", ["-q", "-F", "-b", "4096", "-N", "16384", image]);
+            Assert.True(mkfs.ExitCode == 0, mkfs.ToString());
+            var run = await ProcessRunner.RunAsync("mount", ["-o", "loop", image, path]);
+            Assert.True(run.ExitCode == 0, $"mounting a loop device needs root: {run}");
+            return new Ext4(path);
+        }
+
+        public async ValueTask DisposeAsync() => await ProcessRunner.RunAsync("umount", [path]);
+    }
+
     private sealed class Tmpfs(string path) : IAsyncDisposable
     {
         public static async Task<Tmpfs> MountAsync(string path, string options)
@@ -54,6 +207,15 @@ public sealed class DiskFullTests
             var run = await ProcessRunner.RunAsync("mount", ["-t", "tmpfs", "-o", options, "osva-it-tmpfs", path]);
             Assert.True(run.ExitCode == 0, $"mounting a tmpfs needs root: {run}");
             return new Tmpfs(path);
+        }
+
+        /// <summary>Fills the file system until <paramref name="leave"/> bytes are free (tmpfs counts whole pages).</summary>
+        public static async Task FillAsync(string path, long leave)
+        {
+            var free = new DriveInfo(path).AvailableFreeSpace;
+            await using var filler = File.Create(Path.Combine(path, ".filler"));
+            await filler.WriteAsync(new byte[free - leave]);
+            Assert.Equal(leave, new DriveInfo(path).AvailableFreeSpace);
         }
 
         public async ValueTask DisposeAsync() => await ProcessRunner.RunAsync("umount", [path]);
