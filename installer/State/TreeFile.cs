@@ -61,29 +61,27 @@ internal static partial class TreeFile
 
     private static async Task<RecordedTree> ReadAsync(string path, Func<string, string?> linkOnDisk, CancellationToken ct)
     {
-        var text = await File.ReadAllTextAsync(path, new UTF8Encoding(false, throwOnInvalidBytes: true), ct);
-        if (text.Length == 0 || text[0] == '{')
+        using var reader = new StreamReader(path, new UTF8Encoding(false, throwOnInvalidBytes: true));
+        if (reader.Peek() is not ('{' or -1)) return new RecordedTree(ReadLegacy(await reader.ReadToEndAsync(ct), linkOnDisk), Legacy: true);
+        // Line by line: a nova venv's list is 25k entries, 4.7 MB.
+        var entries = new List<TreeEntry>();
+        var number = 0;
+        while (await reader.ReadLineAsync(ct) is { } line)
         {
-            var entries = new List<TreeEntry>();
-            var number = 0;
-            foreach (var line in text.Split('\n'))
+            number++;
+            if (line.Length == 0) continue;
+            TreeRecord? record;
+            try
             {
-                number++;
-                if (line.Length == 0) continue;
-                TreeRecord? record;
-                try
-                {
-                    record = JsonSerializer.Deserialize(line, TreeFileJsonContext.Default.TreeRecord);
-                }
-                catch (JsonException e)
-                {
-                    throw Damaged(number, e.Message);
-                }
-                entries.Add(FromRecord(record, number));
+                record = JsonSerializer.Deserialize(line, TreeFileJsonContext.Default.TreeRecord);
             }
-            return new RecordedTree(entries, Legacy: false);
+            catch (JsonException e)
+            {
+                throw Damaged(number, e.Message);
+            }
+            entries.Add(FromRecord(record, number));
         }
-        return new RecordedTree(ReadLegacy(text, linkOnDisk), Legacy: true);
+        return new RecordedTree(entries, Legacy: false);
     }
 
     /// <summary>A name as verify prints it: C escapes for the backslash and control characters, so one entry is one line.</summary>
