@@ -68,8 +68,12 @@ internal sealed class InstallOperation(InstallerEnvironment env)
             && installed.InstallPath == installPath && Directory.Exists(venvDir);
         if (installed is not null && installed.ArchiveSha256 != manifest.Archive.Sha256)
         {
-            throw new InstallerException("OSVA-I042", $"{service} {manifest.Tag} is installed from a different archive ({installed.ArchiveSha256}) than the store has ({manifest.Archive.Sha256})",
-                $"tags are immutable; if the store was republished on purpose, run osva-install uninstall {service} {manifest.Tag} first", ExitCode.Conflict);
+            var why = artifact.Republished is { } r
+                ? $"; the store's index records it was republished with --force at {r.Time:u} ({r.Detail})"
+                : "; the store's index records no republish of it, so the store may have been changed behind the publisher's back";
+            throw new InstallerException("OSVA-I042", $"{service} {manifest.Tag} on this host is archive {installed.ArchiveSha256}, the store now has {manifest.Archive.Sha256}{why}",
+                $"this host keeps running the bytes it verified; to take the new ones, switch away from {manifest.Tag} if it is active, then osva-install uninstall {service} {manifest.Tag} and install it again",
+                ExitCode.Conflict);
         }
         if (!present)
         {
