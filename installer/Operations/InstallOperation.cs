@@ -119,12 +119,17 @@ internal sealed class InstallOperation(InstallerEnvironment env)
         var venvDir = env.HostPath(installPath);
         var parent = Path.GetDirectoryName(venvDir)!;
         var staging = Path.Combine(parent, ".staging");
-        Directory.CreateDirectory(staging);
-        EnsureSpace(staging, manifest, artifact.Id);
-        var archive = await fetcher.DownloadAsync(artifact, manifest, staging, ct);
-        var unpackDir = Path.Combine(staging, $"{manifest.Service}-{manifest.Tag}.{Guid.NewGuid():N}");
+        // This service's unpack directories: under its lock none is in use, so whatever a killed run left is swept
+        // before the space check. Partial downloads stay beside it in staging, for a later run to continue.
+        var ownStaging = Path.Combine(staging, manifest.Service);
+        if (Directory.Exists(ownStaging)) Directory.Delete(ownStaging, recursive: true);
+        Directory.CreateDirectory(ownStaging);
+        var unpackDir = Path.Combine(ownStaging, $"{manifest.Tag}.{Guid.NewGuid():N}");
+        string? archive = null;
         try
         {
+            EnsureSpace(staging, manifest, artifact.Id);
+            archive = await fetcher.DownloadAsync(artifact, manifest, staging, ct);
             var result = await SafeExtractor.ExtractAsync(archive, unpackDir, manifest, limits, ct);
             if (result.TarSha256 != manifest.Archive.TarSha256)
             {
@@ -148,7 +153,7 @@ internal sealed class InstallOperation(InstallerEnvironment env)
             if (Directory.Exists(venvDir) && _target.IsOwnLeftover(manifest.Service, manifest.Tag, installPath))
             {
                 // This tag's own install died between rename and record (its intent file says so): set aside, never merged.
-                Directory.Move(venvDir, Path.Combine(staging, $"leftover.{Guid.NewGuid():N}"));
+                Directory.Move(venvDir, Path.Combine(ownStaging, $"leftover.{Guid.NewGuid():N}"));
             }
             await _target.WriteIntentAsync(manifest.Service, manifest.Tag, installPath, ct);
             // Fails if anything took the path since EnsureFreeAsync: rename(2) never replaces a non-empty directory.
@@ -164,14 +169,13 @@ internal sealed class InstallOperation(InstallerEnvironment env)
         }
         catch (IOException e) when (IsDiskFull(e))
         {
-            throw new InstallerException("OSVA-I040", $"{parent} ran out of space while unpacking {artifact.Id}",
+            throw new InstallerException("OSVA-I040", $"{parent} ran out of space while downloading or unpacking {artifact.Id}",
                 $"nothing was installed; free space there or remove old tags (osva-install gc {manifest.Service} --keep 2)", ExitCode.HostMismatch, e);
         }
         finally
         {
-            if (Directory.Exists(unpackDir)) Directory.Delete(unpackDir, recursive: true);
-            File.Delete(archive);
-            foreach (var leftover in Directory.EnumerateDirectories(staging, "leftover.*")) Directory.Delete(leftover, recursive: true);
+            Directory.Delete(ownStaging, recursive: true);
+            if (archive is not null) File.Delete(archive);
         }
     }
 
