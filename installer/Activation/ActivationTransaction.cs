@@ -7,15 +7,16 @@ namespace OsVenvArtifacts.Installer.Activation;
 internal sealed record ActivationOutcome(bool Changed, IReadOnlyList<string> Actions);
 
 /// <summary>
-/// Points a service at a venv as one transaction: check sudoers with visudo, stop the units, write the drop-ins,
-/// sudoers, rootwrap.conf and wrappers, daemon-reload, start, confirm the processes run from the new venv, health
-/// check. Any failure puts every file back as it was, reloads and restarts the units on the previous venv.
+/// Points a service at a venv as one transaction: check sudoers with visudo, journal every file as it is, stop the
+/// units, write the drop-ins, sudoers, rootwrap.conf and wrappers, daemon-reload, start, confirm the processes run
+/// from the new venv, health check, then the caller's commit (saving the new state) and drop the journal. Any failure
+/// puts every file back as it was, reloads and restarts the units on the previous venv; a kill anywhere in between
+/// is undone by the next run from the journal (<see cref="ActivationJournal.RecoverAsync"/>).
 /// </summary>
 internal sealed class ActivationTransaction(InstallerEnvironment env)
 {
-    private sealed record Snapshot(string Path, byte[]? Content, UnixFileMode Mode);
-
-    public async Task<ActivationOutcome> ActivateAsync(ActivationPlan plan, ActivationSettings settings, bool alreadyActive, bool dryRun, CancellationToken ct)
+    public async Task<ActivationOutcome> ActivateAsync(ActivationPlan plan, ActivationSettings settings, bool alreadyActive, bool dryRun,
+        Func<CancellationToken, Task> commit, CancellationToken ct)
     {
         var actions = new List<string>();
         var pending = new List<PlannedFile>();
@@ -43,18 +44,31 @@ internal sealed class ActivationTransaction(InstallerEnvironment env)
         }
 
         var sudoers = pending.FirstOrDefault(f => f.Kind == PlannedFileKind.Sudoers);
-        string? checkedSudoers = sudoers is null ? null : await CheckSudoersAsync(sudoers, ct);
-        var snapshots = plan.Files.Select(f => f.HostPath).Concat(removed).Select(Take).ToList();
+        string? checkedSudoers = null;
         var systemd = new Systemd(env);
         var running = new List<string>();
+        if (env.ManagesSystemd)
+        {
+            foreach (var unit in plan.Units)
+            {
+                if (await systemd.IsActiveAsync(unit, ct)) running.Add(unit);
+            }
+        }
+        var stateFile = env.StateFile(plan.Service);
+        var journal = new ActivationJournal
+        {
+            Service = plan.Service, Tag = plan.Tag, Started = env.Now, Running = running,
+            Files = plan.Files.Select(f => f.HostPath).Concat(removed).Select(p => ActivationJournal.Take(env, p)).ToList(),
+            StateBefore = File.Exists(stateFile) ? await File.ReadAllBytesAsync(stateFile, ct) : null,
+        };
+        await journal.WriteAsync(env, ct);
+        var changing = false;
         try
         {
+            if (sudoers is not null) checkedSudoers = await CheckSudoersAsync(sudoers, ct);
+            changing = true;
             if (env.ManagesSystemd)
             {
-                foreach (var unit in plan.Units)
-                {
-                    if (await systemd.IsActiveAsync(unit, ct)) running.Add(unit);
-                }
                 if (running.Count > 0)
                 {
                     await systemd.RunAsync(ct, ["stop", .. running.Select(u => u + ".service")]);
@@ -92,11 +106,15 @@ internal sealed class ActivationTransaction(InstallerEnvironment env)
                 await HealthCheck.RunAsync(env, check, settings.HealthTimeout, ct);
                 actions.Add($"health check passed: {check}");
             }
+            await commit(ct);
+            ActivationJournal.Delete(env, plan.Service);
             return new ActivationOutcome(true, actions);
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {
-            await RestoreAsync(snapshots, running, plan.Units);
+            // Restored from the journal's copies; if a file cannot be written the journal stays for the next run.
+            if (changing) await journal.RestoreFilesAsync(env, plan.Units);
+            ActivationJournal.Delete(env, plan.Service);
             if (e is OsvaException) throw;
             throw new InstallerException("OSVA-I055", $"activating {plan.Service} {plan.Tag} failed: {e.Message}",
                 "the previous activation was restored; fix the cause and run the command again", ExitCode.ActivationFailed, e);
@@ -104,29 +122,6 @@ internal sealed class ActivationTransaction(InstallerEnvironment env)
         finally
         {
             if (checkedSudoers is not null) File.Delete(checkedSudoers);
-        }
-    }
-
-    /// <summary>Puts every file back and restarts what ran before; never cancelled, because a half-restored host is worse.</summary>
-    private async Task RestoreAsync(List<Snapshot> snapshots, List<string> running, IReadOnlyList<string> units)
-    {
-        foreach (var s in snapshots)
-        {
-            var path = env.HostPath(s.Path);
-            if (s.Content is null) File.Delete(path);
-            else await AtomicFile.WriteAllBytesAsync(path, s.Content, CancellationToken.None, s.Mode);
-        }
-        if (!env.ManagesSystemd) return;
-        var systemd = new Systemd(env);
-        try
-        {
-            await systemd.RunAsync(CancellationToken.None, ["stop", .. units.Select(u => u + ".service")]);
-            await systemd.RunAsync(CancellationToken.None, "daemon-reload");
-            if (running.Count > 0) await systemd.RunAsync(CancellationToken.None, ["start", .. running.Select(u => u + ".service")]);
-        }
-        catch (InstallerException e)
-        {
-            await Console.Error.WriteLineAsync($"osva-install: warning: while restoring: {e.Message}");
         }
     }
 
@@ -154,12 +149,6 @@ internal sealed class ActivationTransaction(InstallerEnvironment env)
                 "the old sudoers file is unchanged; check the service user and rootwrap hints in the manifest", ExitCode.ActivationFailed);
         }
         return temp;
-    }
-
-    private Snapshot Take(string hostPath)
-    {
-        var path = env.HostPath(hostPath);
-        return File.Exists(path) ? new Snapshot(hostPath, File.ReadAllBytes(path), File.GetUnixFileMode(path)) : new Snapshot(hostPath, null, 0);
     }
 
     private async Task<bool> SameAsync(PlannedFile file, CancellationToken ct)

@@ -13,8 +13,6 @@ internal static class ActivationFlow
     {
         var plan = await ActivationPlanner.PlanAsync(env, manifest, tag, settings, state, ct);
         var alreadyActive = state.Active == tag.Tag;
-        var outcome = await new ActivationTransaction(env).ActivateAsync(plan, settings, alreadyActive, dryRun, ct);
-        if (!outcome.Changed || dryRun) return (outcome.Changed, outcome.Actions, state);
         var next = state with
         {
             Active = tag.Tag,
@@ -22,7 +20,9 @@ internal static class ActivationFlow
             Activation = new ActivationRecord { Tag = tag.Tag, Units = plan.Units, Files = plan.Files.Select(f => f.HostPath).ToList() },
             History = [.. state.History, new StateEvent(env.Now, action, tag.Tag, state.Active)],
         };
-        await states.SaveAsync(next, ct);
+        // The new state is the transaction's last step: saved before the journal goes, undone with the files after a kill.
+        var outcome = await new ActivationTransaction(env).ActivateAsync(plan, settings, alreadyActive, dryRun, c => states.SaveAsync(next, c), ct);
+        if (!outcome.Changed || dryRun) return (outcome.Changed, outcome.Actions, state);
         return (true, outcome.Actions, next);
     }
 }

@@ -1,4 +1,5 @@
 using OsVenvArtifacts.Artifact;
+using OsVenvArtifacts.Installer.Activation;
 using OsVenvArtifacts.Artifact.Store;
 using OsVenvArtifacts.Installer.Fetch;
 using OsVenvArtifacts.Installer.Host;
@@ -21,6 +22,7 @@ internal sealed class InstallOperation(InstallerEnvironment env)
     {
         var service = Names.Service(request.Service);
         using var serviceLock = await ServiceLock.AcquireAsync(env, service, ct);
+        await ActivationJournal.RecoverAsync(env, service, ct);
         var state = await _states.LoadAsync(service, ct);
         var facts = HostFacts.Detect(env);
         var platform = request.Platform ?? facts.PlatformId ?? throw new InstallerException("OSVA-I021",

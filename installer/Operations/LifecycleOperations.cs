@@ -22,6 +22,7 @@ internal sealed class LifecycleOperations(InstallerEnvironment env)
     {
         Names.Service(service);
         using var serviceLock = await ServiceLock.AcquireAsync(env, service, ct);
+        await ActivationJournal.RecoverAsync(env, service, ct);
         var state = await _states.LoadAsync(service, ct);
         tag ??= state.Previous ?? throw new InstallerException("OSVA-I071", $"{service} has no previous tag to roll back to",
             $"switch to a named tag instead: osva-install list {service}", ExitCode.InvalidInput);
@@ -71,6 +72,7 @@ internal sealed class LifecycleOperations(InstallerEnvironment env)
         var (service, keep, dryRun) = (options.Service, options.Keep, options.DryRun);
         if (keep < 0) throw new InstallerException("OSVA-I005", "--keep must be 0 or more", "pass --keep N");
         using var serviceLock = await ServiceLock.AcquireAsync(env, service, ct);
+        await ActivationJournal.RecoverAsync(env, service, ct);
         var state = await _states.LoadAsync(Names.Service(service), ct);
         var keepTags = state.Installed.OrderByDescending(t => t.InstalledAt).Take(keep).Select(t => t.Tag)
             .Append(state.Active).Append(state.Previous).ToHashSet(StringComparer.Ordinal);
@@ -90,6 +92,7 @@ internal sealed class LifecycleOperations(InstallerEnvironment env)
     {
         var (service, tag, dryRun) = (options.Service, options.Tag, options.DryRun);
         using var serviceLock = await ServiceLock.AcquireAsync(env, Names.Service(service), ct);
+        await ActivationJournal.RecoverAsync(env, Names.Service(service), ct);
         var state = await _states.LoadAsync(service, ct);
         var installed = state.Find(tag);
         if (installed is null)
@@ -175,6 +178,17 @@ internal sealed class LifecycleOperations(InstallerEnvironment env)
     public async Task<CommandResult> DoctorAsync(DoctorOptions options, CancellationToken ct)
     {
         var service = options.Service;
+        // An activation a kill interrupted is undone first (and killed writes swept), so what doctor then checks is what the host runs.
+        if (Directory.Exists(env.StateDirectory))
+        {
+            var names = Directory.EnumerateFiles(env.StateDirectory, "*.json").Concat(Directory.EnumerateFiles(env.StateDirectory, "*.journal"))
+                .Select(Path.GetFileNameWithoutExtension).Distinct().Where(n => service is null || n == service);
+            foreach (var name in names)
+            {
+                using var serviceLock = await ServiceLock.AcquireAsync(env, name!, ct);
+                await ActivationJournal.RecoverAsync(env, name!, ct);
+            }
+        }
         var listed = await ListAsync(service, "doctor", ct);
         var facts = HostFacts.Detect(env);
         var findings = new List<Finding>();
