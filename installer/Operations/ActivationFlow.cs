@@ -8,13 +8,13 @@ namespace OsVenvArtifacts.Installer.Operations;
 /// <summary>Activates an installed tag and records it: shared by install, switch and rollback.</summary>
 internal static class ActivationFlow
 {
-    public static async Task<(bool Changed, IReadOnlyList<string> Actions, ServiceState State)> ActivateAsync(InstallerEnvironment env, StateStore states,
+    public static async Task<(bool Changed, IReadOnlyList<string> Actions, ServiceState State, IReadOnlyList<FileChange> Files)> ActivateAsync(InstallerEnvironment env, StateStore states,
         ServiceState state, Manifest manifest, InstalledTag tag, ActivationSettings settings, bool dryRun, string action, CancellationToken ct)
     {
         var plan = await ActivationPlanner.PlanAsync(env, manifest, tag, settings, state, ct);
         var alreadyActive = state.Active == tag.Tag;
         var outcome = await new ActivationTransaction(env).ActivateAsync(plan, settings, alreadyActive, dryRun, ct);
-        if (!outcome.Changed || dryRun) return (outcome.Changed, outcome.Actions, state);
+        if (!outcome.Changed || dryRun) return (outcome.Changed, outcome.Actions, state, outcome.Files);
         var next = state with
         {
             Active = tag.Tag,
@@ -23,6 +23,6 @@ internal static class ActivationFlow
             History = [.. state.History, new StateEvent(env.Now, action, tag.Tag, state.Active)],
         };
         await states.SaveAsync(next, ct);
-        return (true, outcome.Actions, next);
+        return (true, outcome.Actions, next, outcome.Files);
     }
 }
