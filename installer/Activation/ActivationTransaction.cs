@@ -1,10 +1,11 @@
 using System.Text;
 using OsVenvArtifacts.Artifact;
 using OsVenvArtifacts.Installer.Host;
+using OsVenvArtifacts.Installer.Operations;
 
 namespace OsVenvArtifacts.Installer.Activation;
 
-internal sealed record ActivationOutcome(bool Changed, IReadOnlyList<string> Actions);
+internal sealed record ActivationOutcome(bool Changed, IReadOnlyList<string> Actions, IReadOnlyList<FileChange> Files);
 
 /// <summary>
 /// Points a service at a venv as one transaction: check sudoers with visudo, journal every file as it is, stop the
@@ -28,8 +29,9 @@ internal sealed class ActivationTransaction(InstallerEnvironment env)
         var removed = plan.Removed.Where(p => File.Exists(env.HostPath(p))).ToList();
         actions.AddRange(pending.Select(f => $"write {f.HostPath}"));
         actions.AddRange(removed.Select(p => $"remove {p}"));
+        IReadOnlyList<FileChange> files = [.. pending.Select(f => new FileChange(f.HostPath, "write", f.Content)), .. removed.Select(p => new FileChange(p, "remove", null))];
         var changed = pending.Count > 0 || removed.Count > 0 || !alreadyActive;
-        if (!changed && !settings.Restart) return new ActivationOutcome(false, actions);
+        if (!changed && !settings.Restart) return new ActivationOutcome(false, actions, files);
         if (dryRun)
         {
             if (env.ManagesSystemd)
@@ -40,7 +42,7 @@ internal sealed class ActivationTransaction(InstallerEnvironment env)
                     if (settings.Restart || await probe.IsActiveAsync(unit, ct)) actions.Add($"restart {unit}");
                 }
             }
-            return new ActivationOutcome(changed, actions);
+            return new ActivationOutcome(changed, actions, files);
         }
 
         var sudoers = pending.FirstOrDefault(f => f.Kind == PlannedFileKind.Sudoers);
@@ -108,7 +110,7 @@ internal sealed class ActivationTransaction(InstallerEnvironment env)
             }
             await commit(ct);
             ActivationJournal.Delete(env, plan.Service);
-            return new ActivationOutcome(true, actions);
+            return new ActivationOutcome(true, actions, files);
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {

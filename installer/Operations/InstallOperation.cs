@@ -95,6 +95,7 @@ internal sealed class InstallOperation(InstallerEnvironment env)
             }
         }
         var changed = !present;
+        IReadOnlyList<FileChange>? files = null;
         if (!request.NoActivate)
         {
             installed ??= new InstalledTag
@@ -102,16 +103,17 @@ internal sealed class InstallOperation(InstallerEnvironment env)
                 Tag = manifest.Tag, Platform = manifest.Platform.Id, InstallPath = installPath, BuiltFor = builtFor,
                 ArchiveSha256 = manifest.Archive.Sha256, TreeHash = manifest.TreeHash,
             };
-            var (activated, activationActions, newState) = await ActivationFlow.ActivateAsync(env, _states, state, manifest, installed,
+            var (activated, activationActions, newState, activationFiles) = await ActivationFlow.ActivateAsync(env, _states, state, manifest, installed,
                 request.Activation, request.DryRun, "install", ct);
             changed |= activated;
             actions.AddRange(activationActions);
             state = newState;
+            files = activationFiles;
         }
         return new CommandResult
         {
             Command = "install", Service = service, Tag = manifest.Tag, Changed = changed, DryRun = request.DryRun,
-            Active = state.Active, Previous = state.Previous, Actions = actions,
+            Active = state.Active, Previous = state.Previous, Actions = actions, Files = files,
         };
     }
 

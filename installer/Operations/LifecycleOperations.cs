@@ -33,11 +33,11 @@ internal sealed class LifecycleOperations(InstallerEnvironment env)
                 $"reinstall it: osva-install uninstall {service} {tag}, then osva-install install {service} {tag} --store LOCATION", ExitCode.InvalidInput);
         }
         var manifest = await _states.LoadManifestAsync(service, tag, ct);
-        var (changed, actions, next) = await ActivationFlow.ActivateAsync(env, _states, state, manifest, installed, settings, dryRun, command, ct);
+        var (changed, actions, next, files) = await ActivationFlow.ActivateAsync(env, _states, state, manifest, installed, settings, dryRun, command, ct);
         return new CommandResult
         {
             Command = command, Service = service, Tag = tag, Changed = changed, DryRun = dryRun,
-            Active = next.Active, Previous = next.Previous, Actions = actions,
+            Active = next.Active, Previous = next.Previous, Actions = actions, Files = files,
         };
     }
 
