@@ -96,7 +96,7 @@ internal sealed record ActivationJournal
         }
         catch (JsonException e)
         {
-            throw new InstallerException("OSVA-I062", $"the activation journal {path} is damaged: {e.Message}",
+            throw new InstallerException("OSVA-I063", $"the activation journal {path} is damaged: {e.Message}",
                 $"check the files osva-install writes for {service} (osva-install status {service}), then remove the journal", ExitCode.InvalidInput, e);
         }
         if (journal is null) return false;
