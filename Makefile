@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 CONFIGURATION ?= Release
 
-.PHONY: env build test demo bench images publish-installer clean
+.PHONY: env build test demo bench faults images publish-installer clean
 
 env:
 	./setup/ensure-env.sh
@@ -20,6 +20,11 @@ demo: env
 
 bench: env
 	./setup/bench.sh
+
+# SIGKILL the real installer at random points of switch and rollback (make test runs 10 kills; this runs 200).
+faults: env publish-installer
+	OSVA_INSTALLER_BINARY=$$PWD/out/installer/osva-install OSVA_FAULT_KILLS=200 dotnet test tests/Installer.Tests -c $(CONFIGURATION) --nologo \
+		--filter "FullyQualifiedName~ActivationCrashTests" --logger "console;verbosity=detailed"
 
 images: env
 	dotnet run --project builder -c $(CONFIGURATION) -- image debian-12

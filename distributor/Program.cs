@@ -21,6 +21,6 @@ internal static class Program
         var parsed = root.Parse(args);
         return parsed.Errors.Count == 0
             ? parsed.InvokeAsync()
-            : Task.FromResult(CommandGuard.UsageError("osva-publish", parsed.Errors.Select(e => e.Message)));
+            : Task.FromResult(CommandGuard.UsageError("osva-publish", parsed.Errors.Select(e => e.Message), CommandGuard.WantsJson(args)));
     }
 }

@@ -11,7 +11,7 @@ internal static class Program
         var parsed = Build().Parse(args);
         return parsed.Errors.Count == 0
             ? parsed.InvokeAsync()
-            : Task.FromResult(CommandGuard.UsageError("osva-install", parsed.Errors.Select(e => e.Message)));
+            : Task.FromResult(CommandGuard.UsageError("osva-install", parsed.Errors.Select(e => e.Message), CommandGuard.WantsJson(args)));
     }
 
     public static RootCommand Build()

@@ -23,6 +23,8 @@ command -v openssl >/dev/null || need_pkgs+=(openssl)
 command -v bsdtar >/dev/null || need_pkgs+=(libarchive-tools)
 # Installed venvs link bin/python to Debian's interpreter, as on a real host.
 [ -x /usr/bin/python3.11 ] || need_pkgs+=(python3)
+# The osva.venv collection's module is tested with Debian's Ansible (ansible-core 2.14).
+command -v ansible-doc >/dev/null || need_pkgs+=(ansible)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   log "installing ${need_pkgs[*]}"
   apt-get update -qq

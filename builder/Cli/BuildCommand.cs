@@ -24,7 +24,7 @@ internal static class BuildCommand
         command.SetAction((ParseResult r, CancellationToken ct) =>
         {
             var verbose = r.GetValue(CommonOptions.Verbose);
-            return CommandGuard.RunAsync(CommonOptions.Program, verbose, c =>
+            return CommandGuard.RunAsync(CommonOptions.Program, verbose, r.GetValue(CommonOptions.Json), c =>
             {
                 if (r.GetValue(Jobs) < 1) throw new BuilderException("OSVA-B013", "--jobs must be at least 1", "pass --jobs N with N >= 1", ExitCode.Usage);
                 var options = new BuildOptions(

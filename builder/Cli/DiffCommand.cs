@@ -15,7 +15,7 @@ internal static class DiffCommand
     {
         var command = new Command("diff", "Compare two artifacts entry by entry and name the first differences") { A, B, Limit, CommonOptions.Verbose };
         command.SetAction((ParseResult r, CancellationToken ct) =>
-            CommandGuard.RunAsync(CommonOptions.Program, r.GetValue(CommonOptions.Verbose), async c =>
+            CommandGuard.RunAsync(CommonOptions.Program, r.GetValue(CommonOptions.Verbose), json: false, async c =>
             {
                 var a = r.GetValue(A)!;
                 var b = r.GetValue(B)!;

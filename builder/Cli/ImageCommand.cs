@@ -19,7 +19,7 @@ internal static class ImageCommand
         command.SetAction((ParseResult r, CancellationToken ct) =>
         {
             var verbose = r.GetValue(CommonOptions.Verbose);
-            return CommandGuard.RunAsync(CommonOptions.Program, verbose, async c =>
+            return CommandGuard.RunAsync(CommonOptions.Program, verbose, r.GetValue(CommonOptions.Json), async c =>
             {
                 var platform = r.GetValue(Platform)!;
                 var log = new BuildLog(verbose);

@@ -20,7 +20,7 @@ internal static class RebuildCommand
         command.SetAction((ParseResult r, CancellationToken ct) =>
         {
             var verbose = r.GetValue(CommonOptions.Verbose);
-            return CommandGuard.RunAsync(CommonOptions.Program, verbose, c => LockedRebuild.RunAsync(new RebuildOptions(
+            return CommandGuard.RunAsync(CommonOptions.Program, verbose, r.GetValue(CommonOptions.Json), c => LockedRebuild.RunAsync(new RebuildOptions(
                 r.GetValue(Manifest)!, r.GetValue(Wheelhouse)!, r.GetValue(Out)!, r.GetValue(CommonOptions.Images), r.GetValue(CommonOptions.SigningKey),
                 r.GetValue(CommonOptions.Json), verbose), c), ct);
         });

@@ -20,7 +20,7 @@ internal static class WheelsCommand
         command.SetAction((ParseResult r, CancellationToken ct) =>
         {
             var verbose = r.GetValue(CommonOptions.Verbose);
-            return CommandGuard.RunAsync(CommonOptions.Program, verbose, c => WheelBuilder.RunAsync(
+            return CommandGuard.RunAsync(CommonOptions.Program, verbose, json: false, c => WheelBuilder.RunAsync(
                 new WheelsOptions(r.GetValue(Projects)!, r.GetValue(Out)!, r.GetValue(Platform)!, r.GetValue(CommonOptions.Images), verbose), c), ct);
         });
         return command;

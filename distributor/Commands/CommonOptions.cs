@@ -134,7 +134,7 @@ internal static class CommonOptions
     /// permission the verb needs, not just the one that failed, so a policy is fixed in one go.
     /// </summary>
     public static void SetGuardedAction(Command command, Func<ParseResult, CancellationToken, Task<int>> action) =>
-        command.SetAction((r, ct) => CommandGuard.RunAsync(Program, r.GetValue(Verbose), async c =>
+        command.SetAction((r, ct) => CommandGuard.RunAsync(Program, r.GetValue(Verbose), command.Options.Contains(Json) && r.GetValue(Json), async c =>
         {
             try
             {

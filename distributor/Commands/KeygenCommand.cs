@@ -24,7 +24,7 @@ internal static class KeygenCommand
         command.Options.Add(Out);
         command.Options.Add(CommonOptions.Json);
         command.Options.Add(CommonOptions.Verbose);
-        command.SetAction((r, ct) => CommandGuard.RunAsync(CommonOptions.Program, r.GetValue(CommonOptions.Verbose),
+        command.SetAction((r, ct) => CommandGuard.RunAsync(CommonOptions.Program, r.GetValue(CommonOptions.Verbose), r.GetValue(CommonOptions.Json),
             c => RunAsync(new KeygenOptions(r.GetValue(Out)!, r.GetValue(CommonOptions.Json)), c), ct));
         return command;
     }

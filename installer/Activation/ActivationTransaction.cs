@@ -1,26 +1,23 @@
 using System.Text;
 using OsVenvArtifacts.Artifact;
 using OsVenvArtifacts.Installer.Host;
+using OsVenvArtifacts.Installer.Operations;
 
 namespace OsVenvArtifacts.Installer.Activation;
 
-internal sealed record ActivationOutcome(bool Changed, IReadOnlyList<string> Actions);
+internal sealed record ActivationOutcome(bool Changed, IReadOnlyList<string> Actions, IReadOnlyList<FileChange> Files);
 
 /// <summary>
-/// Points a service at a venv as one transaction: check sudoers with visudo, stop the units, write the drop-ins,
-/// sudoers, rootwrap.conf and wrappers, daemon-reload, start, confirm the processes run from the new venv, health
-/// check. Any failure puts every file back as it was, reloads and restarts the units on the previous venv.
+/// Points a service at a venv as one transaction: check sudoers with visudo, journal every file as it is, stop the
+/// units, write the drop-ins, sudoers, rootwrap.conf and wrappers, daemon-reload, start, confirm the processes run
+/// from the new venv, health check, then the caller's commit (saving the new state) and drop the journal. Any failure
+/// puts every file back as it was, reloads and restarts the units on the previous venv; a kill anywhere in between
+/// is undone by the next run from the journal (<see cref="ActivationJournal.RecoverAsync"/>).
 /// </summary>
 internal sealed class ActivationTransaction(InstallerEnvironment env)
 {
-    private sealed record Snapshot(string Path, byte[]? Content, UnixFileMode Mode);
-
-    /// <summary>
-    /// <paramref name="recordAsync"/> writes the state last, inside the transaction: if it fails (a full disk) the files
-    /// are put back too, so the state never names one tag while the files point at another.
-    /// </summary>
     public async Task<ActivationOutcome> ActivateAsync(ActivationPlan plan, ActivationSettings settings, bool alreadyActive, bool dryRun,
-        Func<CancellationToken, Task> recordAsync, CancellationToken ct)
+        Func<CancellationToken, Task> commit, CancellationToken ct)
     {
         var actions = new List<string>();
         var pending = new List<PlannedFile>();
@@ -32,8 +29,9 @@ internal sealed class ActivationTransaction(InstallerEnvironment env)
         var removed = plan.Removed.Where(p => File.Exists(env.HostPath(p))).ToList();
         actions.AddRange(pending.Select(f => $"write {f.HostPath}"));
         actions.AddRange(removed.Select(p => $"remove {p}"));
+        IReadOnlyList<FileChange> files = [.. pending.Select(f => new FileChange(f.HostPath, "write", f.Content)), .. removed.Select(p => new FileChange(p, "remove", null))];
         var changed = pending.Count > 0 || removed.Count > 0 || !alreadyActive;
-        if (!changed && !settings.Restart) return new ActivationOutcome(false, actions);
+        if (!changed && !settings.Restart) return new ActivationOutcome(false, actions, files);
         if (dryRun)
         {
             if (env.ManagesSystemd)
@@ -44,31 +42,43 @@ internal sealed class ActivationTransaction(InstallerEnvironment env)
                     if (settings.Restart || await probe.IsActiveAsync(unit, ct)) actions.Add($"restart {unit}");
                 }
             }
-            return new ActivationOutcome(changed, actions);
+            return new ActivationOutcome(changed, actions, files);
         }
 
         var sudoers = pending.FirstOrDefault(f => f.Kind == PlannedFileKind.Sudoers);
-        string? checkedSudoers;
+        string? checkedSudoers = null;
+        var systemd = new Systemd(env);
+        var running = new List<string>();
+        if (env.ManagesSystemd)
+        {
+            foreach (var unit in plan.Units)
+            {
+                if (await systemd.IsActiveAsync(unit, ct)) running.Add(unit);
+            }
+        }
+        var stateFile = env.StateFile(plan.Service);
+        var journal = new ActivationJournal
+        {
+            Service = plan.Service, Tag = plan.Tag, Started = env.Now, Running = running,
+            Files = plan.Files.Select(f => f.HostPath).Concat(removed).Select(p => ActivationJournal.Take(env, p)).ToList(),
+            StateBefore = File.Exists(stateFile) ? await File.ReadAllBytesAsync(stateFile, ct) : null,
+        };
         try
         {
-            checkedSudoers = sudoers is null ? null : await CheckSudoersAsync(sudoers, ct);
+            await journal.WriteAsync(env, ct);
         }
         catch (IOException e) when (DiskSpace.IsFull(e))
         {
-            throw new InstallerException("OSVA-I040", $"ran out of space checking the new {sudoers!.HostPath} for {plan.Service} {plan.Tag}: {e.Message}",
-                "nothing was changed; free space there and run the command again", ExitCode.ActivationFailed, e);
+            throw new InstallerException("OSVA-I040", $"ran out of space writing the activation journal of {plan.Service} {plan.Tag}: {e.Message}",
+                $"nothing was changed; free space under {env.StateDirectory} and run the command again", ExitCode.ActivationFailed, e);
         }
-        var snapshots = plan.Files.Select(f => f.HostPath).Concat(removed).Select(Take).ToList();
-        var systemd = new Systemd(env);
-        var running = new List<string>();
+        var changing = false;
         try
         {
+            if (sudoers is not null) checkedSudoers = await CheckSudoersAsync(sudoers, ct);
+            changing = true;
             if (env.ManagesSystemd)
             {
-                foreach (var unit in plan.Units)
-                {
-                    if (await systemd.IsActiveAsync(unit, ct)) running.Add(unit);
-                }
                 if (running.Count > 0)
                 {
                     await systemd.RunAsync(ct, ["stop", .. running.Select(u => u + ".service")]);
@@ -106,22 +116,20 @@ internal sealed class ActivationTransaction(InstallerEnvironment env)
                 await HealthCheck.RunAsync(env, check, settings.HealthTimeout, ct);
                 actions.Add($"health check passed: {check}");
             }
-            await recordAsync(ct);
-            return new ActivationOutcome(true, actions);
+            await commit(ct);
+            ActivationJournal.Delete(env, plan.Service);
+            return new ActivationOutcome(true, actions, files);
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {
-            var unrestored = await RestoreAsync(snapshots, running, plan.Units);
-            if (unrestored.Count > 0)
-            {
-                throw new InstallerException("OSVA-I057", $"activating {plan.Service} {plan.Tag} failed ({e.Message}), and {unrestored.Count} files could not be put back: {string.Join("; ", unrestored)}",
-                    "the other files were restored and the state still names the previous tag; fix the cause (free space, make the files writable), then run osva-install switch again to the tag you want",
-                    ExitCode.ActivationFailed, e);
-            }
+            // Restored from the journal's copies; if a file cannot be written the journal stays for the next run.
+            if (changing) await journal.RestoreFilesAsync(env, plan.Units);
+            ActivationJournal.Delete(env, plan.Service);
             if (DiskSpace.IsFull(e))
             {
                 throw new InstallerException("OSVA-I040", $"ran out of space activating {plan.Service} {plan.Tag}: {e.Message}",
-                    "the previous activation was restored; free space there and run the command again", ExitCode.ActivationFailed, e);
+                    changing ? "the previous activation was restored; free space there and run the command again" : "nothing was changed; free space there and run the command again",
+                    ExitCode.ActivationFailed, e);
             }
             if (e is OsvaException) throw;
             throw new InstallerException("OSVA-I055", $"activating {plan.Service} {plan.Tag} failed: {e.Message}",
@@ -132,47 +140,6 @@ internal sealed class ActivationTransaction(InstallerEnvironment env)
             if (checkedSudoers is not null) File.Delete(checkedSudoers);
         }
     }
-
-    /// <summary>
-    /// Puts back every file that changed and restarts what ran before; never cancelled, because a half-restored host is
-    /// worse. A file that cannot be put back does not stop the others; it is returned, with why, for the error.
-    /// </summary>
-    private async Task<List<string>> RestoreAsync(List<Snapshot> snapshots, List<string> running, IReadOnlyList<string> units)
-    {
-        var unrestored = new List<string>();
-        foreach (var s in snapshots)
-        {
-            var path = env.HostPath(s.Path);
-            try
-            {
-                // Only what changed: a write needs free space, and on a full disk the untouched files must not fail the restore.
-                if (Same(s, path)) continue;
-                if (s.Content is null) File.Delete(path);
-                else await AtomicFile.WriteAllBytesAsync(path, s.Content, CancellationToken.None, s.Mode);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                unrestored.Add($"{s.Path} ({e.Message})");
-            }
-        }
-        if (!env.ManagesSystemd) return unrestored;
-        var systemd = new Systemd(env);
-        try
-        {
-            await systemd.RunAsync(CancellationToken.None, ["stop", .. units.Select(u => u + ".service")]);
-            await systemd.RunAsync(CancellationToken.None, "daemon-reload");
-            if (running.Count > 0) await systemd.RunAsync(CancellationToken.None, ["start", .. running.Select(u => u + ".service")]);
-        }
-        catch (InstallerException e)
-        {
-            await Console.Error.WriteLineAsync($"osva-install: warning: while restoring: {e.Message}");
-        }
-        return unrestored;
-    }
-
-    private static bool Same(Snapshot s, string path) =>
-        s.Content is null ? !File.Exists(path)
-            : File.Exists(path) && File.GetUnixFileMode(path) == s.Mode && File.ReadAllBytes(path).AsSpan().SequenceEqual(s.Content);
 
     /// <summary>Writes the sudoers file beside its target under a name sudo ignores ('.' in it) and has visudo check it.</summary>
     private async Task<string> CheckSudoersAsync(PlannedFile file, CancellationToken ct)
@@ -198,12 +165,6 @@ internal sealed class ActivationTransaction(InstallerEnvironment env)
                 "the old sudoers file is unchanged; check the service user and rootwrap hints in the manifest", ExitCode.ActivationFailed);
         }
         return temp;
-    }
-
-    private Snapshot Take(string hostPath)
-    {
-        var path = env.HostPath(hostPath);
-        return File.Exists(path) ? new Snapshot(hostPath, File.ReadAllBytes(path), File.GetUnixFileMode(path)) : new Snapshot(hostPath, null, 0);
     }
 
     private async Task<bool> SameAsync(PlannedFile file, CancellationToken ct)

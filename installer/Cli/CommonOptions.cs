@@ -95,7 +95,7 @@ internal static class CommonOptions
     /// <summary>Runs a verb inside the shared error handler and prints its result.</summary>
     public static void Bind(Command command, Func<ParseResult, CancellationToken, Task<Operations.CommandResult>> run)
     {
-        command.SetAction((r, ct) => Artifact.CommandGuard.RunAsync("osva-install", r.GetValue(Verbose), async c =>
+        command.SetAction((r, ct) => Artifact.CommandGuard.RunAsync("osva-install", r.GetValue(Verbose), r.GetValue(Json), async c =>
         {
             Operations.CommandResult result;
             try

@@ -5,8 +5,8 @@ namespace OsVenvArtifacts.Installer.Cli;
 
 /// <summary>
 /// repair SERVICE [TAG]: fetch a damaged tag again and swap it in; repair SERVICE --state: rebuild the state file from disk.
-/// Rebuilding the state is a repair, not part of doctor, so that doctor stays read-only (safe from monitoring) and
-/// every fix doctor suggests is one verb: repair.
+/// Rebuilding the state is a repair, not part of doctor, so that doctor stays a check (safe from monitoring: it only
+/// undoes an interrupted activation, as every command does first) and every fix doctor suggests is one verb: repair.
 /// </summary>
 internal static class RepairCommand
 {

@@ -3,8 +3,11 @@ using OsVenvArtifacts.Artifact.Store;
 
 namespace OsVenvArtifacts.Installer.Fetch;
 
-/// <summary>An artifact chosen from a store's index: what the index promises about it, and the index's version.</summary>
-internal sealed record ResolvedArtifact(ArtifactId Id, IndexArtifact Entry, string RequestedAs, long IndexVersion);
+/// <summary>
+/// An artifact chosen from a store's index: what the index promises about it, the index's version, and the index's
+/// last record of this tag being republished with other bytes (<c>osva-publish publish --force</c>), if any.
+/// </summary>
+internal sealed record ResolvedArtifact(ArtifactId Id, IndexArtifact Entry, string RequestedAs, long IndexVersion, IndexEvent? Republished);
 
 /// <summary>
 /// Finds an artifact in a store and downloads it: the (signed, versioned) index names the tag and platform and binds
@@ -33,7 +36,8 @@ internal sealed class ArtifactFetcher(IStoreReader store, TrustPolicy trust, Tim
             $"{service} {tag} is not published for platform {platform}",
             $"published platforms: {string.Join(", ", index.FindTag(tag)?.Artifacts.Select(a => a.Platform) ?? [])}; build one for {platform} or pass --platform",
             ExitCode.HostMismatch);
-        return new ResolvedArtifact(new ArtifactId(service, tag, PlatformId.Parse(platform)), entry, tagOrAlias, index.Version);
+        var republished = index.History.LastOrDefault(e => e.Action == "force-publish" && e.Tag == tag && (e.Platform ?? platform) == platform);
+        return new ResolvedArtifact(new ArtifactId(service, tag, PlatformId.Parse(platform)), entry, tagOrAlias, index.Version, republished);
     }
 
     private async Task<StoreIndex> ReadIndexAsync(string service, long rememberedVersion, CancellationToken ct)

@@ -8,7 +8,7 @@ namespace OsVenvArtifacts.Installer.Operations;
 /// <summary>Activates an installed tag and records it: shared by install, switch and rollback.</summary>
 internal static class ActivationFlow
 {
-    public static async Task<(bool Changed, IReadOnlyList<string> Actions, ServiceState State)> ActivateAsync(InstallerEnvironment env, StateStore states,
+    public static async Task<(bool Changed, IReadOnlyList<string> Actions, ServiceState State, IReadOnlyList<FileChange> Files)> ActivateAsync(InstallerEnvironment env, StateStore states,
         ServiceState state, Manifest manifest, InstalledTag tag, ActivationSettings settings, bool dryRun, string action, CancellationToken ct)
     {
         var plan = await ActivationPlanner.PlanAsync(env, manifest, tag, settings, state, ct);
@@ -20,8 +20,9 @@ internal static class ActivationFlow
             Activation = new ActivationRecord { Tag = tag.Tag, Units = plan.Units, Files = plan.Files.Select(f => f.HostPath).ToList() },
             History = [.. state.History, new StateEvent(env.Now, action, tag.Tag, state.Active)],
         };
+        // The new state is the transaction's last step: saved before the journal goes, undone with the files after a kill.
         var outcome = await new ActivationTransaction(env).ActivateAsync(plan, settings, alreadyActive, dryRun, c => states.SaveAsync(next, c), ct);
-        if (!outcome.Changed || dryRun) return (outcome.Changed, outcome.Actions, state);
-        return (true, outcome.Actions, next);
+        if (!outcome.Changed || dryRun) return (outcome.Changed, outcome.Actions, state, outcome.Files);
+        return (true, outcome.Actions, next, outcome.Files);
     }
 }

@@ -1,5 +1,6 @@
 using OsVenvArtifacts.Artifact;
 using OsVenvArtifacts.Artifact.Store;
+using OsVenvArtifacts.Installer.Activation;
 using OsVenvArtifacts.Installer.Fetch;
 using OsVenvArtifacts.Installer.Host;
 using OsVenvArtifacts.Installer.State;
@@ -22,6 +23,7 @@ internal sealed class InstallOperation(InstallerEnvironment env)
     {
         var service = Names.Service(request.Service);
         using var serviceLock = await ServiceLock.AcquireAsync(env, service, ct);
+        await ActivationJournal.RecoverAsync(env, service, ct);
         var state = await _states.LoadAsync(service, ct);
         var facts = HostFacts.Detect(env);
         var platform = request.Platform ?? facts.PlatformId ?? throw new InstallerException("OSVA-I021",
@@ -46,7 +48,7 @@ internal sealed class InstallOperation(InstallerEnvironment env)
         }
         var present = installed is not null && installed.ArchiveSha256 == manifest.Archive.Sha256
             && installed.InstallPath == installPath && Directory.Exists(venvDir);
-        if (installed is not null && installed.ArchiveSha256 != manifest.Archive.Sha256) throw Republished(service, manifest, installed);
+        if (installed is not null && installed.ArchiveSha256 != manifest.Archive.Sha256) throw Republished(service, artifact, manifest, installed);
         if (!present)
         {
             await _target.EnsureFreeAsync(service, manifest.Tag, installPath, ct);
@@ -55,6 +57,7 @@ internal sealed class InstallOperation(InstallerEnvironment env)
             if (!request.DryRun) (installed, state) = await InstallNewAsync(source.Fetcher, artifact, manifest, limits, installPath, builtFor, state, ct);
         }
         var changed = !present;
+        IReadOnlyList<FileChange>? files = null;
         if (!request.NoActivate)
         {
             installed ??= new InstalledTag
@@ -62,16 +65,17 @@ internal sealed class InstallOperation(InstallerEnvironment env)
                 Tag = manifest.Tag, Platform = manifest.Platform.Id, InstallPath = installPath, BuiltFor = builtFor,
                 ArchiveSha256 = manifest.Archive.Sha256, TreeHash = manifest.TreeHash,
             };
-            var (activated, activationActions, newState) = await ActivationFlow.ActivateAsync(env, _states, state, manifest, installed,
+            var (activated, activationActions, newState, activationFiles) = await ActivationFlow.ActivateAsync(env, _states, state, manifest, installed,
                 request.Activation, request.DryRun, "install", ct);
             changed |= activated;
             actions.AddRange(activationActions);
             state = newState;
+            files = activationFiles;
         }
         return new CommandResult
         {
             Command = "install", Service = service, Tag = manifest.Tag, Changed = changed, DryRun = request.DryRun,
-            Active = state.Active, Previous = state.Previous, Actions = actions,
+            Active = state.Active, Previous = state.Previous, Actions = actions, Files = files,
         };
     }
 
@@ -84,6 +88,7 @@ internal sealed class InstallOperation(InstallerEnvironment env)
     {
         var service = Names.Service(request.Service);
         using var serviceLock = await ServiceLock.AcquireAsync(env, service, ct);
+        await ActivationJournal.RecoverAsync(env, service, ct);
         var state = await _states.LoadAsync(service, ct);
         var tag = request.Tag ?? state.Active ?? throw new InstallerException("OSVA-I070", $"{service} has no active tag",
             $"name the tag: osva-install repair {service} TAG (see osva-install list {service})");
@@ -92,6 +97,7 @@ internal sealed class InstallOperation(InstallerEnvironment env)
         var check = await VenvCheck.CompareAsync(env, _states, service, installed, ct);
         var actions = new List<string>();
         var changed = false;
+        IReadOnlyList<FileChange>? files = null;
         Manifest manifest;
         if (check.Clean)
         {
@@ -113,7 +119,7 @@ internal sealed class InstallOperation(InstallerEnvironment env)
                 throw new InstallerException("OSVA-I012", $"{tag} names {manifest.Tag} in the store of {service}, not a tag of its own",
                     $"repair by the tag's own name (osva-install list {service})");
             }
-            if (manifest.Archive.Sha256 != installed.ArchiveSha256) throw Republished(service, manifest, installed);
+            if (manifest.Archive.Sha256 != installed.ArchiveSha256) throw Republished(service, artifact, manifest, installed);
             HostFacts.Detect(env).EnsureFits(manifest);
             var limits = ExtractLimits.For(manifest, artifact.Entry, env.Config);
             var builtFor = InstallerEnvironment.CheckInstallPath(manifest.InstallPath);
@@ -124,11 +130,12 @@ internal sealed class InstallOperation(InstallerEnvironment env)
         }
         if (state.Active == tag && !(request.DryRun && changed))
         {
-            var (activated, activationActions, next) = await ActivationFlow.ActivateAsync(env, _states, state, manifest, installed,
+            var (activated, activationActions, next, activationFiles) = await ActivationFlow.ActivateAsync(env, _states, state, manifest, installed,
                 request.Activation, request.DryRun, "repair", ct);
             changed |= activated;
             actions.AddRange(activationActions);
             state = next;
+            files = activationFiles;
         }
         else if (state.Active == tag)
         {
@@ -137,7 +144,7 @@ internal sealed class InstallOperation(InstallerEnvironment env)
         return new CommandResult
         {
             Command = "repair", Service = service, Tag = tag, Changed = changed, DryRun = request.DryRun, Drift = check.Drift,
-            Active = state.Active, Previous = state.Previous, Actions = actions,
+            Active = state.Active, Previous = state.Previous, Actions = actions, Files = files,
         };
     }
 
@@ -172,7 +179,7 @@ internal sealed class InstallOperation(InstallerEnvironment env)
             if (Directory.Exists(venvDir) && _target.IsOwnLeftover(service, tag, installPath))
             {
                 // This tag's own install died between rename and record (its intent file says so): set aside, never merged.
-                Directory.Move(venvDir, Path.Combine(parent, ".staging", $"leftover.{Guid.NewGuid():N}"));
+                Directory.Move(venvDir, Path.Combine(Path.GetDirectoryName(unpackDir)!, $"leftover.{Guid.NewGuid():N}"));
             }
             await _target.WriteIntentAsync(service, tag, installPath, c);
             // Fails if anything took the path since EnsureFreeAsync: rename(2) never replaces a non-empty directory.
@@ -260,11 +267,15 @@ internal sealed class InstallOperation(InstallerEnvironment env)
         var venvDir = env.HostPath(installPath);
         var parent = Path.GetDirectoryName(venvDir)!;
         var staging = Path.Combine(parent, ".staging");
-        var unpackDir = Path.Combine(staging, $"{manifest.Service}-{manifest.Tag}.{Guid.NewGuid():N}");
+        // This service's unpack directories: under its lock none is in use, so whatever a killed run left is swept
+        // before the space check. Partial downloads stay beside it in staging, for a later run to continue.
+        var ownStaging = Path.Combine(staging, manifest.Service);
+        var unpackDir = Path.Combine(ownStaging, $"{manifest.Tag}.{Guid.NewGuid():N}");
         string? archive = null;
         try
         {
-            Directory.CreateDirectory(staging);
+            if (Directory.Exists(ownStaging)) Directory.Delete(ownStaging, recursive: true);
+            Directory.CreateDirectory(ownStaging);
             EnsureSpace(staging, manifest, artifact.Id, outcomeOnFailure);
             archive = await fetcher.DownloadAsync(artifact, manifest, staging, ct);
             var result = await SafeExtractor.ExtractAsync(archive, unpackDir, manifest, limits, ct);
@@ -298,17 +309,13 @@ internal sealed class InstallOperation(InstallerEnvironment env)
         }
         catch (IOException e) when (DiskSpace.IsFull(e))
         {
-            throw new InstallerException("OSVA-I040", $"ran out of space while unpacking {artifact.Id}: {e.Message}",
+            throw new InstallerException("OSVA-I040", $"ran out of space while downloading or unpacking {artifact.Id}: {e.Message}",
                 $"{outcomeOnFailure}; free space under {parent} or remove old tags (osva-install gc {manifest.Service} --keep 2)", ExitCode.HostMismatch, e);
         }
         finally
         {
-            if (Directory.Exists(unpackDir)) Directory.Delete(unpackDir, recursive: true);
+            if (Directory.Exists(ownStaging)) Directory.Delete(ownStaging, recursive: true);
             if (archive is not null) File.Delete(archive);
-            if (Directory.Exists(staging))
-            {
-                foreach (var leftover in Directory.EnumerateDirectories(staging, "leftover.*")) Directory.Delete(leftover, recursive: true);
-            }
         }
     }
 
@@ -324,10 +331,15 @@ internal sealed class InstallOperation(InstallerEnvironment env)
         }
     }
 
-    private static InstallerException Republished(string service, Manifest manifest, InstalledTag installed) =>
-        new("OSVA-I042", $"{service} {manifest.Tag} is installed from a different archive ({installed.ArchiveSha256}) than the store has ({manifest.Archive.Sha256})",
-            $"tags are immutable; if the store was republished on purpose, switch away from the tag if it is active, run osva-install uninstall {service} {manifest.Tag}, then install it",
+    private static InstallerException Republished(string service, ResolvedArtifact artifact, Manifest manifest, InstalledTag installed)
+    {
+        var why = artifact.Republished is { } r
+            ? $"; the store's index records it was republished with --force at {r.Time:u} ({r.Detail})"
+            : "; the store's index records no republish of it, so the store may have been changed behind the publisher's back";
+        return new("OSVA-I042", $"{service} {manifest.Tag} on this host is archive {installed.ArchiveSha256}, the store now has {manifest.Archive.Sha256}{why}",
+            $"this host keeps running the bytes it verified; to take the new ones, switch away from {manifest.Tag} if it is active, then osva-install uninstall {service} {manifest.Tag} and install it again",
             ExitCode.Conflict);
+    }
 
     /// <summary>A checked tree in staging, and what recording it needs.</summary>
     private sealed record Unpacked(InstalledTag Tag, IReadOnlyList<TreeEntry> Tree);

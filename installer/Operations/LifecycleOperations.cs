@@ -21,6 +21,7 @@ internal sealed class LifecycleOperations(InstallerEnvironment env)
     {
         Names.Service(service);
         using var serviceLock = await ServiceLock.AcquireAsync(env, service, ct);
+        await ActivationJournal.RecoverAsync(env, service, ct);
         var state = await _states.LoadAsync(service, ct);
         tag ??= state.Previous ?? throw new InstallerException("OSVA-I071", $"{service} has no previous tag to roll back to",
             $"switch to a named tag instead: osva-install list {service}", ExitCode.InvalidInput);
@@ -31,11 +32,11 @@ internal sealed class LifecycleOperations(InstallerEnvironment env)
                 $"bring it back: osva-install repair {service} {tag}", ExitCode.InvalidInput);
         }
         var manifest = await _states.LoadManifestAsync(service, tag, ct);
-        var (changed, actions, next) = await ActivationFlow.ActivateAsync(env, _states, state, manifest, installed, settings, dryRun, command, ct);
+        var (changed, actions, next, files) = await ActivationFlow.ActivateAsync(env, _states, state, manifest, installed, settings, dryRun, command, ct);
         return new CommandResult
         {
             Command = command, Service = service, Tag = tag, Changed = changed, DryRun = dryRun,
-            Active = next.Active, Previous = next.Previous, Actions = actions,
+            Active = next.Active, Previous = next.Previous, Actions = actions, Files = files,
         };
     }
 
@@ -73,6 +74,7 @@ internal sealed class LifecycleOperations(InstallerEnvironment env)
         var (service, keep, dryRun) = (options.Service, options.Keep, options.DryRun);
         if (keep < 0) throw new InstallerException("OSVA-I005", "--keep must be 0 or more", "pass --keep N");
         using var serviceLock = await ServiceLock.AcquireAsync(env, service, ct);
+        await ActivationJournal.RecoverAsync(env, service, ct);
         var state = await _states.LoadAsync(Names.Service(service), ct);
         var keepTags = state.Installed.OrderByDescending(t => t.InstalledAt).Take(keep).Select(t => t.Tag)
             .Append(state.Active).Append(state.Previous).ToHashSet(StringComparer.Ordinal);
@@ -92,6 +94,7 @@ internal sealed class LifecycleOperations(InstallerEnvironment env)
     {
         var (service, tag, dryRun) = (options.Service, options.Tag, options.DryRun);
         using var serviceLock = await ServiceLock.AcquireAsync(env, Names.Service(service), ct);
+        await ActivationJournal.RecoverAsync(env, Names.Service(service), ct);
         var state = await _states.LoadAsync(service, ct);
         var installed = state.Find(tag);
         if (installed is null)
@@ -152,11 +155,18 @@ internal sealed class LifecycleOperations(InstallerEnvironment env)
     /// <summary>
     /// Finds what would make a service fail: a state file that cannot be read or forgot a tag on disk, a venv missing or
     /// damaged (recorded entries gone or changed, by stat alone), an interpreter a host change removed. Each finding
-    /// names the command that fixes it; doctor itself changes nothing.
+    /// names the command that fixes it; doctor changes nothing itself beyond undoing an interrupted activation, which
+    /// every command does first.
     /// </summary>
     public async Task<CommandResult> DoctorAsync(DoctorOptions options, CancellationToken ct)
     {
         var services = options.Service is { } one ? [Names.Service(one)] : KnownServices();
+        // An activation a kill interrupted is undone first (and killed writes swept), so what doctor then checks is what the host runs.
+        foreach (var name in services.Where(n => File.Exists(ActivationJournal.PathFor(env, n)) || File.Exists(env.StateFile(n))))
+        {
+            using var serviceLock = await ServiceLock.AcquireAsync(env, name, ct);
+            await ActivationJournal.RecoverAsync(env, name, ct);
+        }
         var facts = HostFacts.Detect(env);
         var findings = new List<Finding>();
         var tags = new List<TagStatus>();
@@ -232,11 +242,12 @@ internal sealed class LifecycleOperations(InstallerEnvironment env)
         }
     }
 
-    /// <summary>Services with a state file or a directory of recorded manifests under /var/lib/osva.</summary>
+    /// <summary>Services with a state file, an activation journal or a directory of recorded manifests under /var/lib/osva.</summary>
     private List<string> KnownServices()
     {
         if (!Directory.Exists(env.StateDirectory)) return [];
-        return Directory.EnumerateFiles(env.StateDirectory, "*.json").Select(f => Path.GetFileNameWithoutExtension(f)!)
+        return Directory.EnumerateFiles(env.StateDirectory, "*.json").Concat(Directory.EnumerateFiles(env.StateDirectory, "*.journal"))
+            .Select(f => Path.GetFileNameWithoutExtension(f)!)
             .Concat(Directory.EnumerateDirectories(env.StateDirectory).Select(d => Path.GetFileName(d)!))
             .Where(IsServiceName).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
     }

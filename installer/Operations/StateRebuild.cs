@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using OsVenvArtifacts.Artifact;
+using OsVenvArtifacts.Installer.Activation;
 using OsVenvArtifacts.Installer.Host;
 using OsVenvArtifacts.Installer.State;
 
@@ -23,6 +24,8 @@ internal sealed partial class StateRebuild(InstallerEnvironment env)
     {
         Names.Service(service);
         using var serviceLock = await ServiceLock.AcquireAsync(env, service, ct);
+        // An interrupted activation puts back the state from before it, which may be the very file being rebuilt.
+        await ActivationJournal.RecoverAsync(env, service, ct);
         var stateFile = env.StateFile(service);
         ServiceState? current = null;
         string? damage = null;

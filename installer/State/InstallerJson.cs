@@ -11,4 +11,5 @@ namespace OsVenvArtifacts.Installer.State;
     UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip)]
 [JsonSerializable(typeof(ServiceState))]
 [JsonSerializable(typeof(CommandResult))]
+[JsonSerializable(typeof(Activation.ActivationJournal))]
 internal sealed partial class InstallerJsonContext : JsonSerializerContext;

@@ -163,6 +163,21 @@ public abstract class IndexSigningTests(PublishStoreFixture fixture) : IDisposab
     }
 
     [StoreFact]
+    public async Task Concurrent_signed_publishes_all_end_up_in_an_index_whose_signature_verifies()
+    {
+        var (key, pub) = await KeygenAsync("release");
+        var artifacts = await Task.WhenAll(Enumerable.Range(1, 6).Select(i => ArtifactAsync($"1.0.{i}")));
+
+        var results = await Task.WhenAll(artifacts.Select(a => RunAsync("publish", a.Directory, "--signing-key", key)));
+
+        Assert.All(results, Ok);
+        var index = await IndexAsync();
+        Assert.Equal(Enumerable.Range(1, 6).Select(i => $"1.0.{i}"), index.Tags.Select(t => t.Tag).Order());
+        Assert.InRange(index.Version, 1, 100);
+        await AssertOpensslVerifiesIndexAsync(pub);
+    }
+
+    [StoreFact]
     public async Task A_change_without_a_key_to_a_signed_index_is_refused_and_leaves_the_store_unchanged()
     {
         var (key, _) = await KeygenAsync("release");

@@ -148,24 +148,41 @@ public sealed class DiskFullTests
     }
 
     [Fact]
-    public async Task A_full_disk_recording_a_switch_puts_the_activation_files_back()
+    public async Task A_full_state_disk_during_a_switch_never_leaves_files_and_state_apart()
     {
-        using var host = new ScratchHost();
-        await host.PublishAsync(ScratchHost.Demo("1.0.0"));
-        await host.PublishAsync(ScratchHost.Demo("2.0.0"));
-        await using var mount = await Tmpfs.MountAsync(host.OnDisk("/var/lib/osva"), "size=1m");
-        await host.InstallAsync("demo", "1.0.0");
-        await host.InstallAsync("demo", "2.0.0");
-        await Tmpfs.FillAsync(host.OnDisk("/var/lib/osva"), leave: 0);
-        var before = host.ServiceFiles();
-
-        var e = await Assert.ThrowsAsync<InstallerException>(() => host.Lifecycle.SwitchAsync(new SwitchOptions("demo", "1.0.0", new ActivationSettings(), false), default));
-
-        Assert.Equal("OSVA-I040", e.Code);
-        Assert.Equal(ExitCode.ActivationFailed, e.ExitCode);
-        Assert.Contains("previous activation was restored", e.Hint, StringComparison.Ordinal);
-        Assert.Equal(before, host.ServiceFiles());
-        Assert.Contains("/openstack/venvs/demo-2.0.0/", host.Read("/etc/systemd/system/demo-api.service.d/osva-venv.conf"), StringComparison.Ordinal);
+        // Page by page more room on the state's file system: first the journal does not fit (nothing changes), then it
+        // does but the new state does not (the files are put back), then the switch goes through.
+        var outcomes = new List<string>();
+        for (var pages = 0; pages <= 8; pages++)
+        {
+            using var host = new ScratchHost();
+            await host.PublishAsync(ScratchHost.Demo("1.0.0"));
+            await host.PublishAsync(ScratchHost.Demo("2.0.0"));
+            await using var mount = await Tmpfs.MountAsync(host.OnDisk("/var/lib/osva"), "size=1m");
+            await host.InstallAsync("demo", "1.0.0");
+            await host.InstallAsync("demo", "2.0.0");
+            await Tmpfs.FillAsync(host.OnDisk("/var/lib/osva"), leave: pages * 4096L);
+            var before = host.ServiceFiles();
+            try
+            {
+                await host.Lifecycle.SwitchAsync(new SwitchOptions("demo", "1.0.0", new ActivationSettings(), false), default);
+                outcomes.Add($"{pages}: switched");
+                Assert.Equal("1.0.0", (await host.StateAsync("demo")).Active);
+                Assert.Contains("/openstack/venvs/demo-1.0.0/", host.Read("/etc/systemd/system/demo-api.service.d/osva-venv.conf"), StringComparison.Ordinal);
+                break;
+            }
+            catch (InstallerException e)
+            {
+                outcomes.Add($"{pages}: {e.Code} {e.Hint}");
+                Assert.Equal("OSVA-I040", e.Code);
+                Assert.Equal(ExitCode.ActivationFailed, e.ExitCode);
+                Assert.Equal(before, host.ServiceFiles());
+                Assert.Equal("2.0.0", (await host.StateAsync("demo")).Active);
+            }
+        }
+        Assert.Contains(outcomes, o => o.Contains("nothing was changed", StringComparison.Ordinal));
+        Assert.Contains(outcomes, o => o.Contains("previous activation was restored", StringComparison.Ordinal));
+        Assert.EndsWith("switched", outcomes[^1], StringComparison.Ordinal);
     }
 
     [Fact]

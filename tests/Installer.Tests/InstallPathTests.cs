@@ -107,6 +107,23 @@ public sealed class InstallPathTests
         Assert.False(File.Exists(intent));
     }
 
+    [Fact]
+    public async Task An_unpack_directory_a_killed_run_left_in_staging_is_swept_by_the_next_install_of_the_service()
+    {
+        using var host = new ScratchHost();
+        await host.PublishAsync(ScratchHost.Demo("1.0.0"));
+        var killed = host.OnDisk("/openstack/venvs/.staging/demo/2.0.0.0123456789abcdef0123456789abcdef");
+        Directory.CreateDirectory(Path.Combine(killed, "lib"));
+        await File.WriteAllBytesAsync(Path.Combine(killed, "lib/half.bin"), new byte[1 << 20]);
+        var otherService = host.OnDisk("/openstack/venvs/.staging/demo-api/1.0.0.0123456789abcdef0123456789abcdef");
+        Directory.CreateDirectory(otherService);
+
+        await host.InstallAsync("demo", "1.0.0");
+
+        Assert.False(Directory.Exists(host.OnDisk("/openstack/venvs/.staging/demo")));
+        Assert.True(Directory.Exists(otherService), "another service's staging is its own (it may be installing now)");
+    }
+
     /// <summary>Every file and directory below <paramref name="dir"/> with a hash of its content (or its link target).</summary>
     private static Dictionary<string, string> Tree(string dir) =>
         Directory.EnumerateFileSystemEntries(dir, "*", SearchOption.AllDirectories)

@@ -164,6 +164,32 @@ public sealed class InstallTests
     }
 
     [Fact]
+    public async Task Dry_run_json_lists_each_file_with_the_content_the_install_then_writes()
+    {
+        using var host = new ScratchHost();
+        await host.PublishAsync(ScratchHost.Demo("1.0.0"));
+        string[] install = ["install", "demo", "1.0.0", "--store", host.Store, "--root", host.Root, "--json"];
+
+        var dry = await Cli.RunAsync([.. install, "--dry-run"]);
+        Assert.True(dry.ExitCode == 0, dry.ToString());
+        var files = System.Text.Json.JsonDocument.Parse(dry.Stdout).RootElement.GetProperty("files").EnumerateArray()
+            .ToDictionary(f => f.GetProperty("path").GetString()!, f => (Change: f.GetProperty("change").GetString(), Content: f.GetProperty("content").GetString()));
+        Assert.Contains("/etc/sudoers.d/demo_osva", files.Keys);
+        Assert.Contains("/etc/systemd/system/demo-api.service.d/osva-venv.conf", files.Keys);
+        Assert.False(File.Exists(host.OnDisk("/etc/sudoers.d/demo_osva")));
+
+        var real = await Cli.RunAsync(install);
+        Assert.True(real.ExitCode == 0, real.ToString());
+        foreach (var (path, (change, content)) in files)
+        {
+            Assert.Equal("write", change);
+            Assert.Equal(content, host.Read(path));
+        }
+        var again = await Cli.RunAsync(install);
+        Assert.Empty(System.Text.Json.JsonDocument.Parse(again.Stdout).RootElement.GetProperty("files").EnumerateArray());
+    }
+
+    [Fact]
     public async Task Install_waits_for_the_service_lock_and_gives_up_with_a_conflict()
     {
         using var host = new ScratchHost();

@@ -29,6 +29,10 @@ public static class TestEnvironment
 
     public static bool DockerAnswers() => Connects(new UnixDomainSocketEndPoint(DockerSocket), AddressFamily.Unix);
 
+    /// <summary>Debian's ansible package (setup/ensure-env.sh installs it), for the osva.venv collection's tests.</summary>
+    public static bool HasAnsible() =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Any(d => d.Length > 0 && File.Exists(Path.Combine(d, "ansible")));
+
     public static bool S3Answers() => Connects(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, S3Port), AddressFamily.InterNetwork);
 
     private static bool Connects(System.Net.EndPoint endpoint, AddressFamily family)
@@ -107,6 +111,18 @@ public sealed class DockerAndS3FactAttribute : FactAttribute
         if (!TestEnvironment.InCi && !(TestEnvironment.DockerAnswers() && TestEnvironment.S3Answers()))
         {
             Skip = "needs the Docker engine and s3rver on loopback; run ./setup/ensure-env.sh (in CI this test fails instead)";
+        }
+    }
+}
+
+/// <summary>A fact that needs Ansible (Debian's ansible package): skipped with the reason outside CI, never skipped in CI.</summary>
+public sealed class AnsibleFactAttribute : FactAttribute
+{
+    public AnsibleFactAttribute()
+    {
+        if (!TestEnvironment.InCi && !TestEnvironment.HasAnsible())
+        {
+            Skip = "ansible is not installed; run ./setup/ensure-env.sh (in CI this test fails instead)";
         }
     }
 }
