@@ -146,4 +146,51 @@ public sealed class NovaBuildTests(NovaBuildFixture fixture, ITestOutputHelper o
         Assert.True(run.ExitCode == 0, run.ToString());
         Assert.Equal(build.Wheelhouse.NovaVersion, run.Stdout.Trim());
     }
+
+    [DockerFact]
+    public async Task Nova_installed_by_the_real_installer_verifies_clean_and_repair_brings_back_deleted_and_edited_files()
+    {
+        var (build, manifest) = await BuiltAsync();
+        using var temp = new TempDirectory("nova-verify");
+        var (store, root) = (temp.Combine("store"), temp.Combine("root"));
+        var id = new ArtifactId(manifest.Service, manifest.Tag, PlatformId.Parse(manifest.Platform.Id));
+        var manifestFile = Path.Combine(build.OutDirectory, id.ManifestFileName);
+        await InstallStore.PublishAsync(store, new InstallArtifactFiles(manifest, Path.Combine(build.OutDirectory, id.ArchiveFileName),
+            Path.Combine(build.OutDirectory, id.ArchiveFileName + ".sha256"), manifestFile, await File.ReadAllBytesAsync(manifestFile)));
+        // A root that is a whole Debian system for the host checks: this machine's release, python and packages, plus
+        // the manifest's runtime libraries marked installed (nothing here runs nova; verify and repair only read files).
+        Directory.CreateDirectory(Path.Combine(root, "etc"));
+        Directory.CreateDirectory(Path.Combine(root, "usr/bin"));
+        Directory.CreateDirectory(Path.Combine(root, "var/lib/dpkg"));
+        File.Copy("/etc/os-release", Path.Combine(root, "etc/os-release"));
+        File.CreateSymbolicLink(Path.Combine(root, "usr/bin/python3.11"), "/usr/bin/python3.11");
+        File.CreateSymbolicLink(Path.Combine(root, "usr/bin/python3"), "python3.11");
+        await File.WriteAllTextAsync(Path.Combine(root, "var/lib/dpkg/status"), await File.ReadAllTextAsync("/var/lib/dpkg/status")
+            + string.Concat(manifest.RuntimePackages.Select(p => $"\nPackage: {p}\nStatus: install ok installed\nVersion: 0\n")));
+        var tag = manifest.Tag;
+        var venv = Path.Combine(root, manifest.InstallPath.TrimStart('/'));
+        var site = Path.Combine(venv, "lib/python3.11/site-packages");
+
+        var installed = await OsvaPrograms.InstallAsync(["install", "nova", tag, "--store", store, "--root", root, "--no-activate"]);
+        var clean = await OsvaPrograms.InstallAsync(["verify", "nova", tag, "--root", root]);
+        Directory.Delete(Path.Combine(site, "nova/api"), recursive: true);
+        await File.AppendAllTextAsync(Path.Combine(venv, "bin/nova-manage"), "# edited\n");
+        File.Delete(Path.Combine(site, "setuptools/script (dev).tmpl"));
+        var drifted = await OsvaPrograms.InstallAsync(["verify", "nova", tag, "--root", root]);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var repaired = await OsvaPrograms.InstallAsync(["repair", "nova", tag, "--store", store, "--root", root]);
+        var repairTime = clock.Elapsed;
+        var again = await OsvaPrograms.InstallAsync(["verify", "nova", tag, "--root", root]);
+
+        Assert.True(installed.ExitCode == 0, installed.ToString());
+        Assert.True(clean.ExitCode == 0, clean.ToString());
+        Assert.Equal($"nova {tag}: no drift\n", clean.Stdout);
+        Assert.True(drifted.ExitCode == 4, drifted.ToString());
+        Assert.Contains("missing lib/python3.11/site-packages/setuptools/script (dev).tmpl\n", drifted.Stdout, StringComparison.Ordinal);
+        Assert.Contains("modified bin/nova-manage\n", drifted.Stdout, StringComparison.Ordinal);
+        Assert.Contains("missing lib/python3.11/site-packages/nova/api/__init__.py\n", drifted.Stdout, StringComparison.Ordinal);
+        Assert.True(repaired.ExitCode == 0, repaired.ToString());
+        Assert.True(again.ExitCode == 0, again.ToString());
+        output.WriteLine($"{drifted.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1]}; repaired in {repairTime.TotalSeconds:F1} s");
+    }
 }
