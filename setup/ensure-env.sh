@@ -34,7 +34,8 @@ fi
 # Docker engine: no bridge network and no iptables, so containers run with network none or host only.
 if ! docker version --format '{{.Server.Version}}' >/dev/null 2>&1; then
   log "starting dockerd"
-  nohup dockerd --bridge=none --iptables=false --ip6tables=false >"$state/dockerd.log" 2>&1 &
+  # setsid: in a session of its own, so the end of the shell or job that started it never takes it down.
+  setsid -f nohup dockerd --bridge=none --iptables=false --ip6tables=false >"$state/dockerd.log" 2>&1 &
   for _ in $(seq 1 60); do docker version >/dev/null 2>&1 && break; sleep 1; done
   docker version >/dev/null 2>&1 || { echo "setup: dockerd did not start; see $state/dockerd.log" >&2; exit 1; }
 fi
@@ -62,7 +63,7 @@ fi
 if ! (exec 3<>"/dev/tcp/127.0.0.1/$s3_port") 2>/dev/null; then
   log "starting s3rver on 127.0.0.1:$s3_port"
   mkdir -p "$state/s3rver"
-  nohup "$here/node_modules/.bin/s3rver" --address 127.0.0.1 --port "$s3_port" \
+  setsid -f nohup "$here/node_modules/.bin/s3rver" --address 127.0.0.1 --port "$s3_port" \
     --directory "$state/s3rver" --configure-bucket osva-test --configure-bucket osva-demo \
     >"$state/s3rver.log" 2>&1 &
   for _ in $(seq 1 30); do (exec 3<>"/dev/tcp/127.0.0.1/$s3_port") 2>/dev/null && break; sleep 1; done
