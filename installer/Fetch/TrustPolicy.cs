@@ -31,13 +31,14 @@ internal sealed class TrustPolicy : IDisposable
     {
         var required = config.RequireSignatures ?? (config.TrustedKeys.Count > 0 || extraKeys.Count > 0);
         if (insecureSkip) return new TrustPolicy([], required: false, skip: required);
-        var retired = config.RetiredKeys.Select(r => r.StartsWith("sha256:", StringComparison.Ordinal) ? r : KeyIdOf(r)).ToHashSet(StringComparer.Ordinal);
+        // Retired keys and keys already taken are skipped alike: both are in this set of key ids.
+        var skip = config.RetiredKeys.Select(r => r.StartsWith("sha256:", StringComparison.Ordinal) ? r : KeyIdOf(r)).ToHashSet(StringComparer.Ordinal);
         var keys = new List<ECDsa>();
         foreach (var path in config.TrustedKeys.Concat(extraKeys).Distinct(StringComparer.Ordinal))
         {
             var key = Signatures.LoadKey(path);
-            if (retired.Contains(Signatures.KeyId(key)) || keys.Any(k => Signatures.KeyId(k) == Signatures.KeyId(key))) key.Dispose();
-            else keys.Add(key);
+            if (skip.Add(Signatures.KeyId(key))) keys.Add(key);
+            else key.Dispose();
         }
         if (required && keys.Count == 0)
         {

@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using OsVenvArtifacts.Artifact;
 using OsVenvArtifacts.TestSupport;
 
@@ -89,19 +88,19 @@ public sealed class ArtifactBoundsTests
         await host.PublishAsync(ScratchHost.Demo("1.0.0"));
         await host.InstallAsync("demo", "1.0.0");
         var files = await ScratchHost.Demo("6.6.6").WriteAsync(Path.Combine(host.Work, "6.6.6"));
-        var tar = Decompress(await File.ReadAllBytesAsync(files.Archive));
+        var tar = GzipBytes.Decompress(await File.ReadAllBytesAsync(files.Archive));
         var end = tar.Length - 1024;
         Assert.True(tar.AsSpan(end).IndexOfAnyExcept((byte)0) < 0, "the test's tar ends with two zero blocks");
         var gz = attack switch
         {
-            "gzip trailer cut off" => Gzip(tar)[..^8],
-            "gzip stream cut in the middle" => Gzip(tar)[..^20],
-            "garbage after the gzip member" => [.. Gzip(tar), .. "garbage!"u8.ToArray()],
-            "two gzip members" => [.. Gzip(tar[..4096]), .. Gzip(tar[4096..])],
-            "tar without end blocks" => Gzip(tar[..end]),
-            "tar with one end block" => Gzip(tar[..(end + 512)]),
-            "data after the end blocks" => Gzip([.. tar, .. Block((byte)'x')]),
-            _ => Gzip(tar),
+            "gzip trailer cut off" => GzipBytes.Compress(tar)[..^8],
+            "gzip stream cut in the middle" => GzipBytes.Compress(tar)[..^20],
+            "garbage after the gzip member" => [.. GzipBytes.Compress(tar), .. "garbage!"u8.ToArray()],
+            "two gzip members" => [.. GzipBytes.Compress(tar[..4096]), .. GzipBytes.Compress(tar[4096..])],
+            "tar without end blocks" => GzipBytes.Compress(tar[..end]),
+            "tar with one end block" => GzipBytes.Compress(tar[..(end + 512)]),
+            "data after the end blocks" => GzipBytes.Compress([.. tar, .. Block((byte)'x')]),
+            _ => GzipBytes.Compress(tar),
         };
         long? tarSize = attack switch
         {
@@ -162,7 +161,7 @@ public sealed class ArtifactBoundsTests
     /// <summary>What a compromised build would publish: hashes and sizes of what .NET's lenient GZipStream reads.</summary>
     private static async Task PublishReframedAsync(ScratchHost host, InstallArtifactFiles files, byte[] gz, long? tarSize)
     {
-        var tar = Decompress(gz);
+        var tar = GzipBytes.Decompress(gz);
         await File.WriteAllBytesAsync(files.Archive, gz);
         var gzSha = Sha256.Of(gz);
         await File.WriteAllTextAsync(files.Checksum, Sha256.ChecksumLine(gzSha, Path.GetFileName(files.Archive)));
@@ -187,17 +186,4 @@ public sealed class ArtifactBoundsTests
 
     private static byte[] Block(byte fill) => Enumerable.Repeat(fill, 512).ToArray();
 
-    private static byte[] Gzip(byte[] data)
-    {
-        using var output = new MemoryStream();
-        using (var gzip = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true)) gzip.Write(data);
-        return output.ToArray();
-    }
-
-    private static byte[] Decompress(byte[] gz)
-    {
-        using var output = new MemoryStream();
-        using (var gzip = new GZipStream(new MemoryStream(gz), CompressionMode.Decompress)) gzip.CopyTo(output);
-        return output.ToArray();
-    }
 }

@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using OsVenvArtifacts.TestSupport;
 
 namespace OsVenvArtifacts.Installer.Tests;
@@ -124,18 +123,11 @@ public sealed class HostileCorpusTests
                 return (t.ToArray(), null);
             case "concatenated gzip members with a hostile second member":
                 var hostile = new RawTar().File("../../../escaped", "x").End().ToArray();
-                reframe = gz => [.. gz, .. Gzip(hostile)];
+                reframe = gz => [.. gz, .. GzipBytes.Compress(hostile)];
                 return (t.ToArray(), reframe);
             default:
                 throw new ArgumentOutOfRangeException(nameof(attack));
         }
         return (t.End().ToArray(), reframe);
-    }
-
-    private static byte[] Gzip(byte[] data)
-    {
-        using var output = new MemoryStream();
-        using (var gzip = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true)) gzip.Write(data);
-        return output.ToArray();
     }
 }

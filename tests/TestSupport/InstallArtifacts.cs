@@ -288,12 +288,9 @@ public static class InstallStore
         Func<byte[], byte[]>? reframe = null, CancellationToken ct = default)
     {
         var template = await InstallArtifactBuilder.Venv(service, tag).WriteAsync(System.IO.Path.Combine(workDir, $"{service}-{tag}-raw-{Guid.NewGuid():N}"), ct);
-        using (var gz = new MemoryStream())
-        {
-            using (var gzip = new GZipStream(gz, CompressionLevel.Fastest, leaveOpen: true)) gzip.Write(tar);
-            await File.WriteAllBytesAsync(template.Archive, reframe is null ? gz.ToArray() : reframe(gz.ToArray()), ct);
-        }
-        var gzBytes = await File.ReadAllBytesAsync(template.Archive, ct);
+        var gzBytes = GzipBytes.Compress(tar);
+        if (reframe is not null) gzBytes = reframe(gzBytes);
+        await File.WriteAllBytesAsync(template.Archive, gzBytes, ct);
         var gzSha = Sha256.Of(gzBytes);
         await File.WriteAllTextAsync(template.Checksum, Sha256.ChecksumLine(gzSha, System.IO.Path.GetFileName(template.Archive)), ct);
         var manifest = template.Manifest with
