@@ -9,7 +9,8 @@ namespace OsVenvArtifacts.Installer.Tests;
 /// </summary>
 public sealed class HostContainer : IAsyncLifetime
 {
-    public const string Image = "osva-it-host";
+    /// <summary>Tagged by a hash of HostImage/, so a changed Dockerfile builds a new image instead of reusing a stale one.</summary>
+    public static readonly string Image = "osva-it-host:" + ImageHash();
 
     /// <summary>One publish per test run, shared by every fixture.</summary>
     private static readonly Lazy<Task<string>> Published = new(PublishAsync);
@@ -41,6 +42,18 @@ public sealed class HostContainer : IAsyncLifetime
         while (state.Stdout.Trim() is not ("running" or "degraded") && DateTime.UtcNow < deadline);
         Assert.True(state.Stdout.Trim() is "running" or "degraded", $"systemd did not boot in {Name}: {state}");
         await Must("docker", "cp", Binary, $"{Name}:/usr/local/sbin/osva-install");
+    }
+
+    private static string ImageHash()
+    {
+        var folder = Path.Combine(TestEnvironment.RepoRoot, "tests", "Installer.Tests", "HostImage");
+        using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        foreach (var file in Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            sha.AppendData(System.Text.Encoding.UTF8.GetBytes(Path.GetRelativePath(folder, file) + "\0"));
+            sha.AppendData(File.ReadAllBytes(file));
+        }
+        return Convert.ToHexStringLower(sha.GetHashAndReset())[..12];
     }
 
     private static async Task<string> PublishAsync()
