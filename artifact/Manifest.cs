@@ -21,6 +21,11 @@ public sealed record Manifest
     public long SourceDateEpoch { get; init; }
     public IReadOnlyList<PackageEntry> Packages { get; set; } = [];
     public IReadOnlyList<string> ConsoleScripts { get; set; } = [];
+    /// <summary>
+    /// The service's own management tools (the release's managementScripts, such as nova-manage): the only scripts
+    /// osva-install puts on the host's PATH as wrappers in /usr/local/bin. Empty in manifests written before it.
+    /// </summary>
+    public IReadOnlyList<string> ManagementScripts { get; set; } = [];
     /// <summary>Debian (or rpm) packages the host must have installed for the venv to work.</summary>
     public IReadOnlyList<string> RuntimePackages { get; set; } = [];
     /// <summary>

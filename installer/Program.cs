@@ -27,6 +27,7 @@ internal static class Program
         root.Subcommands.Add(UninstallCommand.Create());
         root.Subcommands.Add(DoctorCommand.Create());
         root.Subcommands.Add(RepairCommand.Create());
+        root.Subcommands.Add(DisableCommand.Create());
         return root;
     }
 }

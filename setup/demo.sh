@@ -32,6 +32,9 @@ publish publish "$work/out" --store "$work/store"
 publish list --store "$s3_store"
 
 step "osva-install demo 1.0.0 from S3 into the scratch root $work/root"
+# The demo-api unit, as the service's packages would have put it on a host: drop-ins go only to units a host has.
+mkdir -p "$work/root/lib/systemd/system"
+printf '[Service]\nExecStart=/usr/bin/osva-hello\n' >"$work/root/lib/systemd/system/demo-api.service"
 install install demo 1.0.0 --store "$s3_store" --root "$work/root"
 install list --root "$work/root"
 

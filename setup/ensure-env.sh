@@ -69,4 +69,15 @@ if ! (exec 3<>"/dev/tcp/127.0.0.1/$s3_port") 2>/dev/null; then
   for _ in $(seq 1 30); do (exec 3<>"/dev/tcp/127.0.0.1/$s3_port") 2>/dev/null && break; sleep 1; done
   (exec 3<>"/dev/tcp/127.0.0.1/$s3_port") 2>/dev/null || { echo "setup: s3rver did not start; see $state/s3rver.log" >&2; exit 1; }
 fi
+# Debian's own nova packages (files only, never installed here): the migration tests unpack them into a host
+# container with dpkg -x. apt knows its sources; the .debs are cached so later runs need no network.
+debs=/var/cache/osva/debs
+if ! ls "$debs"/nova-common_*.deb "$debs"/nova-api_*.deb >/dev/null 2>&1; then
+  log "downloading Debian's nova-common and nova-api into $debs"
+  mkdir -p "$debs"
+  (cd "$debs" && apt-get download -qq nova-common nova-api 2>/dev/null) \
+    || (apt-get update -qq && cd "$debs" && apt-get download -qq nova-common nova-api) \
+    || { echo "setup: apt-get download nova-common nova-api failed" >&2; exit 1; }
+fi
+
 log "ready: docker $(docker version --format '{{.Server.Version}}'), s3rver 127.0.0.1:$s3_port"

@@ -53,6 +53,7 @@ internal sealed class BuildInputs
         Line("index", spec.Index);
         foreach (var r in spec.Requirements) Line("requirement", r);
         foreach (var s in spec.ConsoleScripts) Line("consoleScript", s);
+        foreach (var s in spec.ManagementScripts) Line("managementScript", s);
         foreach (var p in spec.BuildPackages) Line("buildPackage", p);
         foreach (var p in spec.RuntimePackages) Line("runtimePackage", p);
         foreach (var p in spec.DistroPackages) Line("distroPackage", p);

@@ -47,6 +47,7 @@ internal static class LockedRebuild
             SourceDateEpoch = manifest.SourceDateEpoch,
             Requirements = [.. manifest.Packages.Where(p => p.WheelSha256 is not null).Select(p => $"{p.Name}=={p.Version}")],
             ConsoleScripts = manifest.ConsoleScripts,
+            ManagementScripts = manifest.ManagementScripts,
             RuntimePackages = manifest.RuntimePackages,
             DistroPackages = manifest.DistroPackages,
             BuildPackages = manifest.BuildPackages,

@@ -98,6 +98,7 @@ internal sealed class ServiceBuilder(DockerEngine engine, BuildLog log, Manifest
                 SourceDateEpoch = spec.SourceDateEpoch,
                 Packages = info.Packages,
                 ConsoleScripts = info.ConsoleScripts,
+                ManagementScripts = spec.ManagementScripts,
                 RuntimePackages = spec.RuntimePackages,
                 DistroPackages = spec.DistroPackages,
                 BuildPackages = spec.BuildPackages,
@@ -154,7 +155,7 @@ internal sealed class ServiceBuilder(DockerEngine engine, BuildLog log, Manifest
             if (spec.Constraints is not null) w.WriteString("constraints", "/osva/constraints.txt");
             if (job.LockedRequirements is not null) w.WriteString("locked", "/osva/locked.txt");
             Strings(w, "requirements", spec.Requirements);
-            Strings(w, "consoleScripts", spec.ConsoleScripts);
+            Strings(w, "consoleScripts", [.. spec.ConsoleScripts.Union(spec.ManagementScripts, StringComparer.Ordinal)]);
             Strings(w, "distroPackages", spec.DistroPackages);
             w.WriteEndObject();
         }

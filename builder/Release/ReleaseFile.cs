@@ -19,6 +19,8 @@ internal sealed record ServiceSpec
     public long SourceDateEpoch { get; init; }
     public IReadOnlyList<string> Requirements { get; init; } = [];
     public IReadOnlyList<string> ConsoleScripts { get; init; } = [];
+    /// <summary>The service's management tools (nova-manage): must be in the venv like consoleScripts; the installer wraps only these in /usr/local/bin.</summary>
+    public IReadOnlyList<string> ManagementScripts { get; init; } = [];
     public IReadOnlyList<string> BuildPackages { get; init; } = [];
     public IReadOnlyList<string> RuntimePackages { get; init; } = [];
     public IReadOnlyList<string> DistroPackages { get; init; } = [];

@@ -15,7 +15,7 @@ internal static partial class ReleaseParser
     private static readonly string[] DefaultKeys = ["platforms", "installPath", "wheelhouse", "index", "constraints", "sourceDateEpoch"];
     private static readonly string[] TopKeys = ["release", "defaults", "services"];
     private static readonly string[] ServiceKeys =
-        [.. DefaultKeys, "name", "tag", "requirements", "consoleScripts", "buildPackages", "runtimePackages", "distroPackages", "systemd", "rootwrap"];
+        [.. DefaultKeys, "name", "tag", "requirements", "consoleScripts", "managementScripts", "buildPackages", "runtimePackages", "distroPackages", "systemd", "rootwrap"];
     private static readonly string[] RootwrapKeys = ["configPath", "command", "daemonCommand", "filtersDir"];
 
     [GeneratedRegex("^[a-z0-9][a-z0-9.+-]*$")]
@@ -145,6 +145,13 @@ internal static partial class ReleaseParser
         if (requirements.Count == 0) throw r.Error(Reader.Optional(node, "requirements") ?? node, $"{at}.requirements", "list at least one pip requirement");
         var consoleScripts = r.OptionalList(node, at, "consoleScripts");
         r.Each(node, at, "consoleScripts", consoleScripts, s => ScriptPattern().IsMatch(s), "is not a console script name");
+        var managementScripts = r.OptionalList(node, at, "managementScripts");
+        r.Each(node, at, "managementScripts", managementScripts, s => ScriptPattern().IsMatch(s), "is not a console script name");
+        // Privileged helpers run through sudo by full path; a wrapper on the PATH would only invite running them by hand.
+        r.Each(node, at, "managementScripts", managementScripts,
+            s => s != "privsep-helper" && !s.StartsWith("oslo-rootwrap", StringComparison.Ordinal) && !s.EndsWith("-rootwrap", StringComparison.Ordinal)
+                && !s.EndsWith("-rootwrap-daemon", StringComparison.Ordinal),
+            "is a rootwrap or privsep program, which is run through sudo, never from a wrapper on the PATH");
         var buildPackages = r.OptionalList(node, at, "buildPackages");
         r.Each(node, at, "buildPackages", buildPackages, s => DebianPackagePattern().IsMatch(s), "is not a package name");
         var runtimePackages = r.OptionalList(node, at, "runtimePackages");
@@ -164,6 +171,7 @@ internal static partial class ReleaseParser
             SourceDateEpoch = epoch,
             Requirements = requirements,
             ConsoleScripts = consoleScripts,
+            ManagementScripts = managementScripts,
             BuildPackages = buildPackages,
             RuntimePackages = runtimePackages,
             DistroPackages = distroPackages,

@@ -5,8 +5,12 @@ using OsVenvArtifacts.Installer.State;
 
 namespace OsVenvArtifacts.Installer.Activation;
 
-/// <summary>A host file as it was before an activation: its bytes (null when it did not exist) and mode.</summary>
-internal sealed record JournalFile(string Path, byte[]? Content, int Mode);
+/// <summary>A host file as it was before an activation: its bytes (null when it did not exist), mode and owner.</summary>
+internal sealed record JournalFile(string Path, byte[]? Content, int Mode)
+{
+    public int Uid { get; init; }
+    public int Gid { get; init; }
+}
 
 /// <summary>
 /// <c>/var/lib/osva/&lt;service&gt;.journal</c>: written (fsynced) before an activation changes its first file and
@@ -28,7 +32,9 @@ internal sealed record ActivationJournal
     public static JournalFile Take(InstallerEnvironment env, string hostPath)
     {
         var path = env.HostPath(hostPath);
-        return File.Exists(path) ? new JournalFile(hostPath, File.ReadAllBytes(path), (int)File.GetUnixFileMode(path)) : new JournalFile(hostPath, null, 0);
+        if (!File.Exists(path)) return new JournalFile(hostPath, null, 0);
+        var (uid, gid) = Native.Owner(path);
+        return new JournalFile(hostPath, File.ReadAllBytes(path), (int)File.GetUnixFileMode(path)) { Uid = uid, Gid = gid };
     }
 
     public Task WriteAsync(InstallerEnvironment env, CancellationToken ct) =>
@@ -52,7 +58,11 @@ internal sealed record ActivationJournal
                 // Only what changed: a write needs free space, and on a full disk the untouched files must not fail the restore.
                 if (IsAsJournalled(file, path)) continue;
                 if (file.Content is null) File.Delete(path);
-                else await AtomicFile.WriteAllBytesAsync(path, file.Content, CancellationToken.None, (UnixFileMode)file.Mode);
+                else
+                {
+                    await AtomicFile.WriteAllBytesAsync(path, file.Content, CancellationToken.None, (UnixFileMode)file.Mode);
+                    if (Native.Owner(path) != (file.Uid, file.Gid)) Native.SetOwner(path, file.Uid, file.Gid);
+                }
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -81,7 +91,8 @@ internal sealed record ActivationJournal
 
     private static bool IsAsJournalled(JournalFile file, string path) =>
         file.Content is null ? !File.Exists(path) && new FileInfo(path).LinkTarget is null
-            : File.Exists(path) && (int)File.GetUnixFileMode(path) == file.Mode && File.ReadAllBytes(path).AsSpan().SequenceEqual(file.Content);
+            : File.Exists(path) && (int)File.GetUnixFileMode(path) == file.Mode && Native.Owner(path) == (file.Uid, file.Gid)
+                && File.ReadAllBytes(path).AsSpan().SequenceEqual(file.Content);
 
     /// <summary>
     /// Run under the service lock before anything else: an activation that was killed is undone (files, units and

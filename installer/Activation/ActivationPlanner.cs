@@ -7,19 +7,28 @@ using OsVenvArtifacts.Installer.State;
 namespace OsVenvArtifacts.Installer.Activation;
 
 /// <summary>
-/// Works out the host files that point a service at one venv: systemd drop-ins, sudoers, rootwrap.conf
-/// (edited, not replaced), rootwrap filters on request, and wrappers in /usr/local/bin.
+/// Works out the host files that point a service at one venv: systemd drop-ins for the units the host has, sudoers
+/// for every rootwrap entry point the venv has, rootwrap.conf (edited, not replaced), wrappers in /usr/local/bin for
+/// the declared management scripts, and the packaged files it takes over (kept under originals/ first).
 /// </summary>
 internal static partial class ActivationPlanner
 {
     public const string Marker = "osva-install";
     private const string SystemPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    private static readonly string[] UnitDirectories = ["/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system"];
+    private static readonly string[] SystemBins = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
 
     [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._+@-]*$")]
     private static partial Regex PlainName();
 
     [GeneratedRegex(@"^[a-z_][a-z0-9_-]*$")]
     private static partial Regex UserName();
+
+    [GeneratedRegex(@"^# Written by osva-install for (?<service>\S+) ")]
+    private static partial Regex Header();
+
+    /// <summary>Where the packaged file at <paramref name="hostPath"/> is kept while osva has it edited or removed.</summary>
+    public static string OriginalPath(string service, string hostPath) => $"/var/lib/osva/{service}/originals{hostPath}";
 
     public static async Task<ActivationPlan> PlanAsync(InstallerEnvironment env, Manifest manifest, InstalledTag installed,
         ActivationSettings settings, ServiceState state, CancellationToken ct)
@@ -29,61 +38,195 @@ internal static partial class ActivationPlanner
         var header = $"# Written by {Marker} for {service} {manifest.Tag} ({venv}); replaced on every switch, do not edit.\n";
         var files = new List<PlannedFile>();
         var units = Units(manifest, settings);
-        foreach (var (unit, exec) in units)
+        var (present, skipped) = (units.Where(u => u.Named || UnitExists(env, u.Unit)).ToList(), units.Where(u => !u.Named && !UnitExists(env, u.Unit)).ToList());
+        foreach (var (unit, exec, _) in present)
         {
             files.Add(new PlannedFile($"/etc/systemd/system/{unit}.service.d/osva-venv.conf",
                 header + "[Service]\nExecStart=\n" + $"ExecStart={ExecPath(exec, venv, manifest.InstallPath)}\n"
                 + $"Environment=PATH={venv}/bin:{SystemPath}\n", (UnixFileMode)0x1A4, PlannedFileKind.DropIn));
         }
 
+        var bin = VenvBin(env, venv, manifest);
         var rootwrap = manifest.Rootwrap;
-        var privsep = File.Exists(env.HostPath($"{venv}/bin/privsep-helper"));
-        if (rootwrap?.Command is not null || rootwrap?.DaemonCommand is not null || privsep)
+        var user = settings.ServiceUser ?? service;
+        if (!UserName().IsMatch(user)) throw new InstallerException("OSVA-I004", $"service user '{user}' is not a plain user name", "pass --service-user NAME");
+        var entryPoints = RootwrapEntryPoints(service, rootwrap, bin, venv);
+        var removed = new List<string>();
+        if (entryPoints.Count > 0)
         {
-            files.Add(new PlannedFile($"/etc/sudoers.d/{service}_osva", Sudoers(header, service, venv, rootwrap, privsep, settings.ServiceUser),
-                (UnixFileMode)0x120, PlannedFileKind.Sudoers));
+            var config = rootwrap?.ConfigPath ?? $"/etc/{service}/rootwrap.conf";
+            files.Add(new PlannedFile($"/etc/sudoers.d/{service}_osva", Sudoers(header, user, venv, config, entryPoints), (UnixFileMode)0x120, PlannedFileKind.Sudoers));
+            foreach (var packaged in PackagedSudoers(env, service, user, bin))
+            {
+                removed.Add(packaged);
+                files.AddRange(KeepOriginal(env, service, packaged, state));
+            }
         }
         if (rootwrap?.ConfigPath is { } configPath)
         {
             InstallerEnvironment.CheckInstallPath(configPath);
             var existing = File.Exists(env.HostPath(configPath)) ? await File.ReadAllTextAsync(env.HostPath(configPath), ct) : null;
-            var oldVenvs = state.Installed.Select(t => t.InstallPath + "/bin").Append(manifest.InstallPath + "/bin");
-            var conf = RootwrapConf.WithExecDirs(existing, service, venv + "/bin", oldVenvs, Path.GetDirectoryName(venv) + "/" + service + "-");
+            var ours = state.Installed.Select(t => t.InstallPath + "/").Append(manifest.InstallPath + "/").Append(venv + "/").ToList();
+            var siblings = Path.GetDirectoryName(venv) + "/" + service + "-";
+            var filters = settings.InstallRootwrapFilters && rootwrap.FiltersDir is { } dir ? $"{venv}/{dir.Trim('/')}" : null;
+            var conf = RootwrapConf.Edit(existing, service, venv + "/bin", filters,
+                d => ours.Any(o => (d + "/").StartsWith(o, StringComparison.Ordinal)) || d.StartsWith(siblings, StringComparison.Ordinal));
             files.Add(new PlannedFile(configPath, conf, (UnixFileMode)0x1A4, PlannedFileKind.RootwrapConf));
-            if (settings.InstallRootwrapFilters && rootwrap.FiltersDir is { } filtersDir)
-            {
-                var source = env.HostPath($"{venv}/{filtersDir.Trim('/')}");
-                var destination = RootwrapConf.FiltersPath(conf) ?? $"/etc/{service}/rootwrap.d";
-                if (Directory.Exists(source))
-                {
-                    foreach (var filter in Directory.EnumerateFiles(source).Order(StringComparer.Ordinal))
-                    {
-                        files.Add(new PlannedFile($"{destination.TrimEnd('/')}/{Path.GetFileName(filter)}",
-                            await File.ReadAllTextAsync(filter, ct), (UnixFileMode)0x1A4, PlannedFileKind.RootwrapFilter));
-                    }
-                }
-            }
+            if (existing is not null) files.AddRange(KeepOriginal(env, service, configPath, state));
         }
 
-        var skip = new HashSet<string?>([rootwrap?.Command, rootwrap?.DaemonCommand], StringComparer.Ordinal);
-        foreach (var script in manifest.ConsoleScripts.Where(s => !skip.Contains(s)).Order(StringComparer.Ordinal))
+        var notWrapped = entryPoints.Select(e => e.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var script in manifest.ManagementScripts.Order(StringComparer.Ordinal))
         {
-            CheckName(script, "console script");
-            // Before the venv exists (a dry run) every console script is assumed present.
-            if (Directory.Exists(env.HostPath(venv)) && !File.Exists(env.HostPath($"{venv}/bin/{script}"))) continue;
+            CheckName(script, "management script");
+            // Privileged helpers are run through sudo by their full path; on the PATH they would only be run by mistake.
+            if (notWrapped.Contains(script) || script == "privsep-helper" || script.StartsWith("oslo-rootwrap", StringComparison.Ordinal)) continue;
+            if (bin is not null && !bin.Contains(script))
+            {
+                throw new InstallerException("OSVA-I074", $"management script {script} of {service} {manifest.Tag} is not in {venv}/bin",
+                    "rebuild the artifact with managementScripts naming only scripts the venv has", ExitCode.ActivationFailed);
+            }
             files.Add(new PlannedFile($"/usr/local/bin/{script}",
                 $"#!/bin/sh\n{header}exec {venv}/bin/{script} \"$@\"\n", (UnixFileMode)0x1ED, PlannedFileKind.Wrapper));
         }
 
         var planned = files.Select(f => f.HostPath).ToHashSet(StringComparer.Ordinal);
-        var removed = (state.Activation?.Files ?? []).Where(f => !planned.Contains(f)).ToList();
-        return new ActivationPlan(service, manifest.Tag, venv, units.Select(u => u.Unit).ToList(), files, removed);
+        removed.AddRange((state.Activation?.Files ?? []).Where(f => !planned.Contains(f)));
+        return new ActivationPlan(service, manifest.Tag, venv, present.Select(u => u.Unit).ToList(), files, removed)
+        {
+            Skipped = skipped.Select(u => u.Unit).ToList(),
+        };
     }
 
-    private static List<(string Unit, string Exec)> Units(Manifest manifest, ActivationSettings settings)
+    /// <summary>
+    /// disable: every packaged original goes back where it was (bytes, mode, owner) and leaves originals/; every file
+    /// the activation wrote that had no original is removed. The units are those the activation pointed at the venv.
+    /// </summary>
+    public static ActivationPlan PlanDisable(InstallerEnvironment env, ServiceState state)
     {
-        var units = new List<(string, string)>();
-        foreach (var unit in manifest.Systemd?.Units ?? []) units.Add((unit.Name, unit.ExecStart));
+        var originals = env.HostPath(OriginalPath(state.Service, ""));
+        var restored = new List<PlannedFile>();
+        var removed = new List<string>();
+        if (Directory.Exists(originals))
+        {
+            foreach (var kept in Directory.EnumerateFiles(originals, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+            {
+                var hostPath = "/" + Path.GetRelativePath(originals, kept);
+                var bytes = File.ReadAllBytes(kept);
+                restored.Add(new PlannedFile(hostPath, Encoding.UTF8.GetString(bytes), File.GetUnixFileMode(kept), PlannedFileKind.Restore)
+                {
+                    Bytes = bytes, Owner = Native.Owner(kept),
+                });
+                removed.Add(OriginalPath(state.Service, hostPath));
+            }
+        }
+        var back = restored.Select(f => f.HostPath).ToHashSet(StringComparer.Ordinal);
+        removed.AddRange((state.Activation?.Files ?? []).Where(f => !back.Contains(f)));
+        return new ActivationPlan(state.Service, state.Active ?? "-", null, state.Activation?.Units ?? [], restored, removed);
+    }
+
+    /// <summary>
+    /// The packaged file's exact bytes, mode and owner, to keep under originals/ unless a copy is already kept (the
+    /// first edit's wins) or the file is osva's own (its header, or written by the activation in place).
+    /// </summary>
+    private static IEnumerable<PlannedFile> KeepOriginal(InstallerEnvironment env, string service, string hostPath, ServiceState state)
+    {
+        var keep = OriginalPath(service, hostPath);
+        var path = env.HostPath(hostPath);
+        if (File.Exists(env.HostPath(keep)) || !File.Exists(path) || IsOurs(path) || (state.Activation?.Files.Contains(hostPath) ?? false)) yield break;
+        var bytes = File.ReadAllBytes(path);
+        yield return new PlannedFile(keep, Encoding.UTF8.GetString(bytes), File.GetUnixFileMode(path), PlannedFileKind.Original)
+        {
+            Bytes = bytes, Owner = Native.Owner(path),
+        };
+    }
+
+    /// <summary>The names in the venv's bin, or null before the venv exists (a dry run of an install), when the manifest's console scripts stand in.</summary>
+    private static HashSet<string>? VenvBin(InstallerEnvironment env, string venv, Manifest manifest)
+    {
+        var dir = env.HostPath(venv + "/bin");
+        return Directory.Exists(env.HostPath(venv))
+            ? Directory.Exists(dir) ? Directory.EnumerateFileSystemEntries(dir).Select(p => Path.GetFileName(p)!).ToHashSet(StringComparer.Ordinal) : []
+            : null;
+    }
+
+    private sealed record EntryPoint(string Name, bool Daemon, bool Privsep);
+
+    /// <summary>
+    /// As OSA's sudoers templates: the service's rootwrap, every rootwrap daemon and privsep-helper the venv has. A
+    /// rootwrap program the manifest names but the venv lacks would be a sudo rule for whatever later appears at that
+    /// path, so it is refused.
+    /// </summary>
+    private static List<EntryPoint> RootwrapEntryPoints(string service, RootwrapHints? rootwrap, HashSet<string>? bin, string venv)
+    {
+        foreach (var named in new[] { rootwrap?.Command, rootwrap?.DaemonCommand })
+        {
+            if (named is null) continue;
+            CheckName(named, "rootwrap command");
+            if (bin is not null && !bin.Contains(named))
+            {
+                throw new InstallerException("OSVA-I074", $"the manifest names rootwrap program {named}, but {venv}/bin has none",
+                    "rebuild the artifact with a rootwrap command the venv provides, or without one; no sudoers rule is written for a missing program", ExitCode.ActivationFailed);
+            }
+        }
+        var names = (bin ?? []).Concat(new[] { rootwrap?.Command, rootwrap?.DaemonCommand }.OfType<string>()).Distinct(StringComparer.Ordinal);
+        return names.Where(n => n == $"{service}-rootwrap" || n == rootwrap?.Command || n == rootwrap?.DaemonCommand
+                || n.EndsWith("-rootwrap-daemon", StringComparison.Ordinal) || n == "privsep-helper")
+            .Where(n => !n.StartsWith("oslo-", StringComparison.Ordinal))
+            .Order(StringComparer.Ordinal)
+            .Select(n => new EntryPoint(n, n == rootwrap?.DaemonCommand || n.EndsWith("-rootwrap-daemon", StringComparison.Ordinal), n == "privsep-helper"))
+            .ToList();
+    }
+
+    private static string Sudoers(string header, string user, string venv, string config, List<EntryPoint> entryPoints)
+    {
+        var text = new StringBuilder(header);
+        text.Append($"Defaults:{user} secure_path=\"{venv}/bin:{SystemPath}\"\n");
+        foreach (var e in entryPoints)
+        {
+            var args = e.Privsep ? "*" : e.Daemon ? config : $"{config} *";
+            text.Append($"{user} ALL = (root) NOPASSWD: {venv}/bin/{e.Name} {args}\n");
+        }
+        return text.ToString();
+    }
+
+    /// <summary>
+    /// Files in /etc/sudoers.d (sudo reads those without '.' or a trailing '~') with a rule for the service user naming
+    /// a system-wide copy of a program the venv has (for nova, Debian's nova-common: /usr/bin/nova-rootwrap): left in
+    /// place, sudo would still let the service run the packaged program, so they are taken over whole.
+    /// </summary>
+    private static List<string> PackagedSudoers(InstallerEnvironment env, string service, string user, HashSet<string>? bin)
+    {
+        var dir = env.HostPath("/etc/sudoers.d");
+        if (bin is null || !Directory.Exists(dir)) return [];
+        var replaced = SystemBins.SelectMany(b => bin.Select(p => $"{b}/{p}")).ToHashSet(StringComparer.Ordinal);
+        var taken = new List<string>();
+        foreach (var path in Directory.EnumerateFiles(dir).Order(StringComparer.Ordinal))
+        {
+            var name = Path.GetFileName(path);
+            if (name.Contains('.', StringComparison.Ordinal) || name.EndsWith('~') || name == $"{service}_osva" || IsOurs(path)) continue;
+            var grants = File.ReadLines(path).Select(l => l.Split([' ', '\t', ',', ':', '='], StringSplitOptions.RemoveEmptyEntries))
+                .Where(words => words.Length > 0 && words[0] == user)
+                .Any(words => words.Any(w => replaced.Contains(w)));
+            if (grants) taken.Add("/etc/sudoers.d/" + name);
+        }
+        return taken;
+    }
+
+    private static bool UnitExists(InstallerEnvironment env, string unit) =>
+        UnitDirectories.Any(d => File.Exists(env.HostPath($"{d}/{unit}.service")) || new FileInfo(env.HostPath($"{d}/{unit}.service")).LinkTarget is not null);
+
+    /// <summary>Whether osva-install wrote the file (its header in the first lines).</summary>
+    public static bool IsOurs(string path) => File.ReadLines(path).Take(3).Any(l => l.Contains("Written by " + Marker, StringComparison.Ordinal));
+
+    /// <summary>The service whose activation wrote the file, from its header; null when osva did not write it.</summary>
+    public static string? Owner(string path) =>
+        File.ReadLines(path).Take(3).Select(l => Header().Match(l)).FirstOrDefault(m => m.Success)?.Groups["service"].Value;
+
+    private static List<(string Unit, string Exec, bool Named)> Units(Manifest manifest, ActivationSettings settings)
+    {
+        var units = new List<(string, string, bool)>();
+        foreach (var unit in manifest.Systemd?.Units ?? []) units.Add((unit.Name, unit.ExecStart, false));
         foreach (var spec in settings.Units)
         {
             var eq = spec.IndexOf('=', StringComparison.Ordinal);
@@ -92,9 +235,9 @@ internal static partial class ActivationPlanner
                 ?? throw new InstallerException("OSVA-I003", $"unit {name} has no program: it is not in the manifest and no console script has its name",
                     $"name the console script: --unit {name}=SCRIPT") : spec[(eq + 1)..];
             units.RemoveAll(u => u.Item1 == name);
-            units.Add((name, exec));
+            units.Add((name, exec, true));
         }
-        foreach (var (name, _) in units) CheckName(name, "unit name");
+        foreach (var (name, _, _) in units) CheckName(name, "unit name");
         return units;
     }
 
@@ -108,27 +251,6 @@ internal static partial class ActivationPlanner
         if (program.StartsWith('/')) return exec;
         CheckName(program, "ExecStart program");
         return $"{venv}/bin/{program}{rest}";
-    }
-
-    private static string Sudoers(string header, string service, string venv, RootwrapHints? rootwrap, bool privsep, string? user)
-    {
-        user ??= service;
-        if (!UserName().IsMatch(user)) throw new InstallerException("OSVA-I004", $"service user '{user}' is not a plain user name", "pass --service-user NAME");
-        var config = rootwrap?.ConfigPath ?? $"/etc/{service}/rootwrap.conf";
-        var text = new StringBuilder(header);
-        text.Append($"Defaults:{user} secure_path=\"{venv}/bin:{SystemPath}\"\n");
-        if (rootwrap?.Command is { } command)
-        {
-            CheckName(command, "rootwrap command");
-            text.Append($"{user} ALL = (root) NOPASSWD: {venv}/bin/{command} {config} *\n");
-        }
-        if (rootwrap?.DaemonCommand is { } daemon)
-        {
-            CheckName(daemon, "rootwrap daemon command");
-            text.Append($"{user} ALL = (root) NOPASSWD: {venv}/bin/{daemon} {config}\n");
-        }
-        if (privsep) text.Append($"{user} ALL = (root) NOPASSWD: {venv}/bin/privsep-helper *\n");
-        return text.ToString();
     }
 
     private static void CheckName(string value, string what)

@@ -1,4 +1,3 @@
-using System.Text;
 using OsVenvArtifacts.Artifact;
 using OsVenvArtifacts.Installer.Host;
 using OsVenvArtifacts.Installer.Operations;
@@ -23,11 +22,17 @@ internal sealed class ActivationTransaction(InstallerEnvironment env)
         var pending = new List<PlannedFile>();
         foreach (var file in plan.Files)
         {
-            if (file.Kind == PlannedFileKind.Wrapper) EnsureOurs(file.HostPath);
+            if (file.Kind == PlannedFileKind.Wrapper) EnsureOurs(file.HostPath, plan.Service);
             if (!await SameAsync(file, ct)) pending.Add(file);
         }
         var removed = plan.Removed.Where(p => File.Exists(env.HostPath(p))).ToList();
-        actions.AddRange(pending.Select(f => $"write {f.HostPath}"));
+        actions.AddRange(plan.Skipped.Select(u => $"skip unit {u}: no {u}.service on this host (name it with --unit to write its drop-in anyway)"));
+        actions.AddRange(pending.Select(f => f.Kind switch
+        {
+            PlannedFileKind.Original => $"keep the packaged {f.HostPath[(f.HostPath.IndexOf("/originals/", StringComparison.Ordinal) + 10)..]} as {f.HostPath}",
+            PlannedFileKind.Restore => $"restore the packaged {f.HostPath}",
+            _ => $"write {f.HostPath}",
+        }));
         actions.AddRange(removed.Select(p => $"remove {p}"));
         IReadOnlyList<FileChange> files = [.. pending.Select(f => new FileChange(f.HostPath, "write", f.Content)), .. removed.Select(p => new FileChange(p, "remove", null))];
         var changed = pending.Count > 0 || removed.Count > 0 || !alreadyActive;
@@ -85,9 +90,12 @@ internal sealed class ActivationTransaction(InstallerEnvironment env)
                     actions.Add($"stop {string.Join(' ', running)}");
                 }
             }
-            foreach (var file in pending.Where(f => f.Kind != PlannedFileKind.Sudoers))
+            // Originals first: a packaged file is kept before anything edits or removes it.
+            foreach (var file in pending.Where(f => f.Kind != PlannedFileKind.Sudoers).OrderBy(f => f.Kind != PlannedFileKind.Original))
             {
-                await AtomicFile.WriteAllTextAsync(env.HostPath(file.HostPath), file.Content, ct, file.Mode);
+                var path = env.HostPath(file.HostPath);
+                await AtomicFile.WriteAllBytesAsync(path, file.Data, ct, file.Mode);
+                if (file.Owner is { } owner) Native.SetOwner(path, owner.Uid, owner.Gid);
             }
             if (checkedSudoers is not null)
             {
@@ -108,7 +116,7 @@ internal sealed class ActivationTransaction(InstallerEnvironment env)
                     await systemd.RunAsync(ct, ["start", .. start.Select(u => u + ".service")]);
                     actions.Add($"start {string.Join(' ', start)}");
                     foreach (var unit in start) await systemd.ConfirmAsync(unit, plan.Venv, ct);
-                    actions.Add($"confirmed {string.Join(' ', start)} run from {plan.Venv}");
+                    actions.Add($"confirmed {string.Join(' ', start)} run from {plan.Venv ?? "outside the venvs"}");
                 }
             }
             if (settings.HealthCheck is { } check)
@@ -170,17 +178,25 @@ internal sealed class ActivationTransaction(InstallerEnvironment env)
     private async Task<bool> SameAsync(PlannedFile file, CancellationToken ct)
     {
         var path = env.HostPath(file.HostPath);
-        return File.Exists(path) && File.GetUnixFileMode(path) == file.Mode
-            && (await File.ReadAllBytesAsync(path, ct)).AsSpan().SequenceEqual(Encoding.UTF8.GetBytes(file.Content));
+        return File.Exists(path) && File.GetUnixFileMode(path) == file.Mode && (file.Owner is not { } owner || Native.Owner(path) == owner)
+            && (await File.ReadAllBytesAsync(path, ct)).AsSpan().SequenceEqual(file.Data);
     }
 
-    private void EnsureOurs(string hostPath)
+    /// <summary>A wrapper is written only over nothing or over this service's own: a script name belongs to one service.</summary>
+    private void EnsureOurs(string hostPath, string service)
     {
         var path = env.HostPath(hostPath);
-        if (File.Exists(path) && !File.ReadLines(path).Take(3).Any(l => l.Contains(ActivationPlanner.Marker, StringComparison.Ordinal)))
+        if (!File.Exists(path)) return;
+        var owner = ActivationPlanner.Owner(path);
+        if (owner is null)
         {
             throw new InstallerException("OSVA-I051", $"{hostPath} exists and was not written by osva-install",
-                "move it away, or remove the console script from the artifact; osva never overwrites files it did not write", ExitCode.Conflict);
+                "move it away, or remove the script from the artifact's managementScripts; osva never overwrites files it did not write", ExitCode.Conflict);
+        }
+        if (owner != service)
+        {
+            throw new InstallerException("OSVA-I075", $"{hostPath} is a management script of {owner}; {service} declares the same name",
+                $"a script name on the PATH belongs to one service: drop it from {service}'s managementScripts, or from {owner}'s (then switch {owner} to that tag first)", ExitCode.Conflict);
         }
     }
 }

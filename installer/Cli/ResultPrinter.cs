@@ -21,6 +21,7 @@ internal static class ResultPrinter
             await output.WriteLineAsync($"{mark} {t.Service} {t.Tag} {t.Platform} {t.InstallPath} {t.Size} bytes {t.Files} files {t.InstalledAt:yyyy-MM-dd HH:mm:ss}Z{(t.Relocated ? " relocated" : "")}");
         }
         foreach (var d in result.Drift ?? []) await output.WriteLineAsync(d);
+        foreach (var s in result.Disabled ?? []) await output.WriteLineAsync($"{s}: disabled, runs from its distro packages (install or switch a tag to enable its venv again)");
         foreach (var f in result.Findings ?? []) await output.WriteLineAsync($"{f.Service} {f.Tag}: {f.Problem} (fix: {f.Fix})");
         var summary = result.Command switch
         {

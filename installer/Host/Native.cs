@@ -35,6 +35,12 @@ internal static partial class Native
     [LibraryImport("libc", EntryPoint = "renameat2", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int RenameAt2(int oldDirFd, string oldPath, int newDirFd, string newPath, uint flags);
 
+    [LibraryImport("libc", EntryPoint = "lstat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int LStat(string path, Span<byte> buffer);
+
+    [LibraryImport("libc", EntryPoint = "lchown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int LChown(string path, int owner, int group);
+
     [LibraryImport("libc", EntryPoint = "gnu_get_libc_version")]
     private static partial IntPtr GnuGetLibcVersion();
 
@@ -76,6 +82,23 @@ internal static partial class Native
         {
             Close(fd);
         }
+    }
+
+    /// <summary>
+    /// Owner and group of a file (not following a symlink): .NET exposes the mode but not these, and a packaged file
+    /// osva takes over must be put back with both. <c>struct stat</c> as glibc lays it out on x86-64 (144 bytes,
+    /// st_uid at 28, st_gid at 32), the only platform the installer is published for.
+    /// </summary>
+    public static (int Uid, int Gid) Owner(string path)
+    {
+        Span<byte> stat = stackalloc byte[144];
+        if (LStat(path, stat) != 0) throw new IOException($"cannot stat {path}: {Marshal.GetLastPInvokeErrorMessage()}");
+        return (BitConverter.ToInt32(stat[28..32]), BitConverter.ToInt32(stat[32..36]));
+    }
+
+    public static void SetOwner(string path, int uid, int gid)
+    {
+        if (LChown(path, uid, gid) != 0) throw new IOException($"cannot chown {path}: {Marshal.GetLastPInvokeErrorMessage()}");
     }
 
     public static string GlibcVersion() => Marshal.PtrToStringUTF8(GnuGetLibcVersion()) ?? "0";

@@ -17,7 +17,9 @@ internal static class ActivationFlow
         {
             Active = tag.Tag,
             Previous = alreadyActive ? state.Previous : state.Active ?? state.Previous,
-            Activation = new ActivationRecord { Tag = tag.Tag, Units = plan.Units, Files = plan.Files.Select(f => f.HostPath).ToList() },
+            Disabled = false,
+            // The kept originals are not the activation's files: a switch never removes them, disable puts them back.
+            Activation = new ActivationRecord { Tag = tag.Tag, Units = plan.Units, Files = plan.Files.Where(f => f.Kind != PlannedFileKind.Original).Select(f => f.HostPath).ToList() },
             History = [.. state.History, new StateEvent(env.Now, action, tag.Tag, state.Active)],
         };
         // The new state is the transaction's last step: saved before the journal goes, undone with the files after a kill.

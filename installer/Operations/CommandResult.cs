@@ -17,6 +17,8 @@ internal sealed record CommandResult
     public IReadOnlyList<TagStatus>? Tags { get; init; }
     public IReadOnlyList<string>? Drift { get; init; }
     public IReadOnlyList<Finding>? Findings { get; init; }
+    /// <summary>list and status: the services that are disabled (run from their distro packages, their venvs kept).</summary>
+    public IReadOnlyList<string>? Disabled { get; init; }
 }
 
 internal sealed record TagStatus(string Service, string Tag, string Platform, string InstallPath, bool Active, bool Previous,

@@ -40,6 +40,41 @@ internal sealed class LifecycleOperations(InstallerEnvironment env)
         };
     }
 
+    /// <summary>
+    /// disable: one transaction through the activation journal: stop the units, put every packaged original back (bytes,
+    /// mode, owner), remove the drop-ins, sudoers and wrappers the activation wrote, start the units again (now from the
+    /// packages) and confirm none runs from a venv, then record the service as disabled. The venvs stay installed.
+    /// </summary>
+    public async Task<CommandResult> DisableAsync(DisableOptions options, CancellationToken ct)
+    {
+        var service = Names.Service(options.Service);
+        using var serviceLock = await ServiceLock.AcquireAsync(env, service, ct);
+        await ActivationJournal.RecoverAsync(env, service, ct);
+        var state = await _states.LoadAsync(service, ct);
+        if (state.Active is null)
+        {
+            return new CommandResult
+            {
+                Command = "disable", Service = service, DryRun = options.DryRun, Previous = state.Previous,
+                Actions = [state.Disabled ? $"{service} is already disabled" : $"{service} has no active tag: nothing to disable"],
+            };
+        }
+        var plan = ActivationPlanner.PlanDisable(env, state);
+        var next = state with
+        {
+            Active = null, Previous = state.Active, Activation = null, Disabled = true,
+            History = [.. state.History, new StateEvent(env.Now, "disable", state.Active, null)],
+        };
+        var outcome = await new ActivationTransaction(env).ActivateAsync(plan, new ActivationSettings(), alreadyActive: false, options.DryRun,
+            c => _states.SaveAsync(next, c), ct);
+        var after = options.DryRun ? state : next;
+        return new CommandResult
+        {
+            Command = "disable", Service = service, Tag = state.Active, Changed = outcome.Changed, DryRun = options.DryRun,
+            Active = after.Active, Previous = after.Previous, Actions = outcome.Actions, Files = outcome.Files,
+        };
+    }
+
     public Task<CommandResult> ListAsync(ListOptions options, CancellationToken ct) => ListAsync(options.Service, "list", ct);
 
     public Task<CommandResult> StatusAsync(StatusOptions options, CancellationToken ct) => ListAsync(options.Service, "status", ct);
@@ -51,15 +86,17 @@ internal sealed class LifecycleOperations(InstallerEnvironment env)
                 ? Directory.EnumerateFiles(env.StateDirectory, "*.json").Select(f => Path.GetFileNameWithoutExtension(f)!).Order(StringComparer.Ordinal).ToList()
                 : [];
         var tags = new List<TagStatus>();
+        var disabled = new List<string>();
         ServiceState? one = null;
         foreach (var name in services)
         {
             var state = one = await _states.LoadAsync(name, ct);
             tags.AddRange(Statuses(state));
+            if (state.Disabled) disabled.Add(name);
         }
         return new CommandResult
         {
-            Command = command, Service = service, Tags = tags,
+            Command = command, Service = service, Tags = tags, Disabled = disabled,
             Active = service is null ? null : one?.Active, Previous = service is null ? null : one?.Previous,
             Actions = command == "status" && one?.Activation is { } a ? [.. a.Units.Select(u => $"unit {u}"), .. a.Files.Select(f => $"file {f}")] : [],
         };

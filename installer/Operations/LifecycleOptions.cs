@@ -23,5 +23,8 @@ internal sealed record VerifyOptions(string Service, string? Tag);
 /// <summary>uninstall SERVICE TAG.</summary>
 internal sealed record UninstallOptions(string Service, string Tag, bool DryRun);
 
+/// <summary>disable SERVICE: back to the distro's packaged files and units.</summary>
+internal sealed record DisableOptions(string Service, bool DryRun);
+
 /// <summary>doctor [SERVICE]: one service, or all when null.</summary>
 internal sealed record DoctorOptions(string? Service);

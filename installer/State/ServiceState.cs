@@ -14,6 +14,8 @@ internal sealed record ServiceState
     /// <summary>The tag active before <see cref="Active"/>: what rollback returns to, and what gc always keeps.</summary>
     public string? Previous { get; init; }
     public IReadOnlyList<InstalledTag> Installed { get; set; } = [];
+    /// <summary>Set by disable (the service runs from its distro packages again, no tag active); cleared by the next activation.</summary>
+    public bool Disabled { get; init; }
     public ActivationRecord? Activation { get; init; }
     public IReadOnlyList<StateEvent> History { get; set; } = [];
     /// <summary>

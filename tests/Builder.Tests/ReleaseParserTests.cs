@@ -22,6 +22,7 @@ public sealed class ReleaseParserTests : IDisposable
             tag: 1.0.0
             requirements: [osva-demo-hello==1.0.0]
             consoleScripts: [osva-hello]
+            managementScripts: [osva-hello-manage]
             runtimePackages: [libvirt0]
             systemd: { units: [ { name: demo-api, execStart: osva-hello } ] }
             rootwrap: { configPath: /etc/demo/rootwrap.conf, command: demo-rootwrap, filtersDir: etc/demo/rootwrap.d }
@@ -44,6 +45,8 @@ public sealed class ReleaseParserTests : IDisposable
         Assert.Equal(["debian-12"], demo.Platforms);
         Assert.Equal("demo-api", Assert.Single(demo.Systemd!.Units).Name);
         Assert.Equal("etc/demo/rootwrap.d", demo.Rootwrap!.FiltersDir);
+        Assert.Equal(["osva-hello-manage"], demo.ManagementScripts);
+        Assert.Empty(release.Services[1].ManagementScripts);
         Assert.Equal("/opt/other/2.0", release.Services[1].InstallPath);
     }
 
@@ -59,6 +62,8 @@ public sealed class ReleaseParserTests : IDisposable
     [InlineData("install path must be absolute", "defaults: { wheelhouse: ./wheels, installPath: 'venvs/{service}' }\nservices:\n  - name: a\n    tag: '1'\n    requirements: [x]", "defaults.installPath: install path 'venvs/a' must be absolute")]
     [InlineData("services listed twice", "defaults: { wheelhouse: ./wheels }\nservices:\n  - name: a\n    tag: '1'\n    requirements: [x]\n  - name: a\n    tag: '2'\n    requirements: [x]", ":6: services[1].name: service 'a' is listed twice")]
     [InlineData("broken YAML", "services: [", "not valid YAML")]
+    [InlineData("privsep-helper is run through sudo, never wrapped on the PATH", "defaults: { wheelhouse: ./wheels }\nservices:\n  - name: a\n    tag: '1'\n    requirements: [x]\n    managementScripts: [a-manage, privsep-helper]", ":6: services[0] (a).managementScripts[1]: 'privsep-helper' is a rootwrap or privsep program")]
+    [InlineData("a rootwrap daemon is run through sudo, never wrapped on the PATH", "defaults: { wheelhouse: ./wheels }\nservices:\n  - name: a\n    tag: '1'\n    requirements: [x]\n    managementScripts: [a-rootwrap-daemon]", "managementScripts[0]: 'a-rootwrap-daemon' is a rootwrap or privsep program")]
     public void Bad_release_files_name_file_line_and_key(string reason, string yaml, string expected)
     {
         var e = Assert.Throws<BuilderException>(() => ReleaseParser.Parse(yaml, PathOf));

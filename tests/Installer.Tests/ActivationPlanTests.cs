@@ -25,6 +25,7 @@ public sealed class ActivationPlanTests
         await host.PublishAsync(ScratchHost.Demo("1.0.0"));
         var b = ScratchHost.Demo("2.0.0");
         b.ConsoleScripts.Remove("osva-hello-manage");
+        b.ManagementScripts.Remove("osva-hello-manage");
         await host.PublishAsync(b);
         await host.InstallAsync("demo", "1.0.0");
         Assert.True(File.Exists(host.OnDisk("/usr/local/bin/osva-hello-manage")));

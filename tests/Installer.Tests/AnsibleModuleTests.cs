@@ -148,7 +148,6 @@ public sealed class AnsibleModuleTests : IDisposable
         var activeRemoval = await RunAsync(Install("1.0.0", "absent"));
         var removal = await RunAsync(Install("2.0.0", "absent"));
         var again = await RunAsync(Install("2.0.0", "absent"));
-        var disabled = await RunAsync(Install("1.0.0", "disabled"));
 
         Assert.True(staged.Status == "CHANGED" && staged.Result.GetProperty("active").GetString() == "1.0.0", staged.Process.ToString());
         Assert.True(activeRemoval.Status == "FAILED!", activeRemoval.Process.ToString());
@@ -156,8 +155,33 @@ public sealed class AnsibleModuleTests : IDisposable
         Assert.Contains("active", activeRemoval.Result.GetProperty("msg").GetString(), StringComparison.Ordinal);
         Assert.True(removal.Status == "CHANGED" && !Directory.Exists(_host.OnDisk("/openstack/venvs/demo-2.0.0")), removal.Process.ToString());
         Assert.Equal("SUCCESS", again.Status);
-        Assert.True(disabled.Status == "FAILED!", disabled.Process.ToString());
-        Assert.Contains("not supported by this osva-install yet", disabled.Result.GetProperty("msg").GetString(), StringComparison.Ordinal);
+    }
+
+    [AnsibleFact]
+    public async Task Disabled_puts_the_packaged_rootwrap_conf_back_check_mode_changes_nothing_and_a_second_run_is_ok()
+    {
+        const string packaged = "# packaged by demo-common\n[DEFAULT]\nexec_dirs=/sbin,/usr/sbin,/bin,/usr/bin\n";
+        Directory.CreateDirectory(_host.OnDisk("/etc/demo"));
+        File.WriteAllText(_host.OnDisk("/etc/demo/rootwrap.conf"), packaged);
+        await _host.PublishAsync(ScratchHost.Demo("1.0.0"));
+        Assert.Equal("CHANGED", (await RunAsync(Install("1.0.0"))).Status);
+        Assert.NotEqual(packaged, _host.Read("/etc/demo/rootwrap.conf"));
+        var before = Snapshot();
+
+        var check = await RunAsync("service=demo state=disabled", "--check");
+        var unchanged = Snapshot();
+        var disabled = await RunAsync("service=demo state=disabled", "--diff");
+        var again = await RunAsync("service=demo state=disabled");
+
+        Assert.True(check.Status == "CHANGED", check.Process.ToString());
+        Assert.Equal(before, unchanged);
+        Assert.True(disabled.Status == "CHANGED", disabled.Process.ToString());
+        Assert.Contains("+++ after: /etc/demo/rootwrap.conf", disabled.Process.Stdout, StringComparison.Ordinal);
+        Assert.Equal(packaged, _host.Read("/etc/demo/rootwrap.conf"));
+        Assert.False(File.Exists(_host.OnDisk("/etc/systemd/system/demo-api.service.d/osva-venv.conf")));
+        Assert.True(Directory.Exists(_host.OnDisk("/openstack/venvs/demo-1.0.0")));
+        Assert.Equal("1.0.0", disabled.Result.GetProperty("previous").GetString());
+        Assert.True(again.Status == "SUCCESS", again.Process.ToString());
     }
 
     [AnsibleFact]

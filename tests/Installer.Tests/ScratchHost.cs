@@ -47,7 +47,20 @@ internal sealed class ScratchHost : IDisposable
         return b;
     }
 
-    public Task<InstallArtifactFiles> PublishAsync(InstallArtifactBuilder builder) => InstallStore.AddAsync(Store, builder, Work);
+    /// <summary>Publishes the artifact; the scratch host has the unit files its manifest names, as a host with the service's packages would.</summary>
+    public Task<InstallArtifactFiles> PublishAsync(InstallArtifactBuilder builder)
+    {
+        foreach (var unit in builder.Systemd?.Units ?? []) AddUnit(unit.Name);
+        return InstallStore.AddAsync(Store, builder, Work);
+    }
+
+    /// <summary>A packaged unit file in /lib/systemd/system, which makes the unit one this host has.</summary>
+    public void AddUnit(string name)
+    {
+        var path = OnDisk($"/lib/systemd/system/{name}.service");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        if (!File.Exists(path)) File.WriteAllText(path, $"[Unit]\nDescription={name}\n[Service]\nExecStart=/usr/bin/{name}\n");
+    }
 
     public Task<CommandResult> InstallAsync(string service, string tag, bool dryRun = false, string? installPath = null, ActivationSettings? activation = null,
         IReadOnlyList<string>? trustedKeys = null, string? store = null, bool insecureSkipSignature = false, TimeSpan? stallTimeout = null) =>

@@ -18,6 +18,7 @@ public sealed class WalkingSkeletonTests(DemoReleaseFixture release)
         var store = $"s3://{TestEnvironment.S3Bucket}/walking-{Guid.NewGuid():N}";
         var env = OsvaPrograms.S3Environment();
         using var root = new TempDirectory("root");
+        AddDemoUnit(root);
 
         var published = await OsvaPrograms.PublishAsync(["publish", release.OutDir, "--store", store], env);
         Assert.True(published.ExitCode == 0, published.ToString());
@@ -39,6 +40,7 @@ public sealed class WalkingSkeletonTests(DemoReleaseFixture release)
         release.EnsureBuilt();
         using var store = new TempDirectory("store");
         using var root = new TempDirectory("root");
+        AddDemoUnit(root);
 
         var published = await OsvaPrograms.PublishAsync(["publish", release.OutDir, "--store", store.Path]);
         Assert.True(published.ExitCode == 0, published.ToString());
@@ -61,6 +63,7 @@ public sealed class WalkingSkeletonTests(DemoReleaseFixture release)
         release.EnsureBuilt();
         using var store = new TempDirectory("store");
         using var root = new TempDirectory("root");
+        AddDemoUnit(root);
         var published = await OsvaPrograms.PublishAsync(["publish", release.OutDir, "--store", store.Path]);
         Assert.True(published.ExitCode == 0, published.ToString());
         var first = await OsvaPrograms.InstallAsync(["install", "demo", "1.0.0", "--store", store.Path, "--root", root.Path]);
@@ -92,6 +95,13 @@ public sealed class WalkingSkeletonTests(DemoReleaseFixture release)
         Assert.True(File.Exists(root.Combine("openstack", "venvs", "demo-1.0.0", "bin", "osva-hello")), "1.0.0 is still installed");
         Assert.Equal(sudoersBefore, await File.ReadAllTextAsync(root.Combine("etc", "sudoers.d", "demo_osva")));
         await AssertActivatedAsync(root, "1.0.0");
+    }
+
+    /// <summary>The demo-api unit, as the service's packages would have put it on a host: drop-ins go only to units a host has.</summary>
+    private static void AddDemoUnit(TempDirectory root)
+    {
+        Directory.CreateDirectory(root.Combine("lib", "systemd", "system"));
+        File.WriteAllText(root.Combine("lib", "systemd", "system", "demo-api.service"), "[Service]\nExecStart=/usr/bin/osva-hello\n");
     }
 
     private static async Task AssertActivatedAsync(TempDirectory root, string tag)

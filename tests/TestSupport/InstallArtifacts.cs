@@ -49,6 +49,8 @@ public sealed class InstallArtifactBuilder
     public string InstallPath { get; }
     public List<InstallEntry> Entries { get; } = [];
     public List<string> ConsoleScripts { get; } = [];
+    /// <summary>The manifest's managementScripts: the scripts osva-install wraps in /usr/local/bin. <see cref="Venv"/> declares every script it makes.</summary>
+    public List<string> ManagementScripts { get; } = [];
     public List<string> RuntimePackages { get; } = [];
     public SystemdHints? Systemd { get; set; }
     public RootwrapHints? Rootwrap { get; set; }
@@ -98,6 +100,7 @@ public sealed class InstallArtifactBuilder
         foreach (var script in scripts)
         {
             b.ConsoleScripts.Add(script);
+            b.ManagementScripts.Add(script);
             b.Entries.Add(InstallEntry.Text($"bin/{script}",
                 $"#!{p}/bin/python\n# -*- coding: utf-8 -*-\nimport re\nimport sys\nfrom {module} import main\nif __name__ == '__main__':\n    sys.exit(main())\n", 0x1ED));
         }
@@ -216,6 +219,7 @@ public sealed class InstallArtifactBuilder
             BuildInputsHash = Sha256.Of(Encoding.UTF8.GetBytes($"{Service}-{Tag}")),
             SourceDateEpoch = 1_700_000_000,
             ConsoleScripts = ConsoleScripts,
+            ManagementScripts = ManagementScripts,
             RuntimePackages = RuntimePackages,
             FileCount = files,
             UnpackedSize = UnpackedSize ?? size,

@@ -7,5 +7,6 @@ setup(
     entry_points={'console_scripts': [
         'osva-hello = osva_demo_hello.cli:main',
         'osva-hello-manage = osva_demo_hello.cli:manage',
+        'demo-rootwrap = osva_demo_hello.cli:rootwrap',
     ]},
 )

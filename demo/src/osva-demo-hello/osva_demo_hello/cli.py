@@ -12,3 +12,9 @@ def main():
 def manage():
     print("osva-hello-manage %s" % __version__)
     return 0
+
+
+def rootwrap():
+    # The demo's stand-in for oslo.rootwrap, so the venv has the rootwrap program its release names for sudoers.
+    print("demo-rootwrap %s: would run %s" % (__version__, " ".join(sys.argv[2:])))
+    return 0

@@ -26,14 +26,15 @@ options:
     description:
       - Tag to install, or an alias such as C(stable) that the store's index resolves.
       - For I(state=absent) it must be the tag itself, not an alias.
+      - Required for every state but I(state=disabled), which needs none.
     type: str
-    required: true
   state:
     description:
       - C(present) installs the tag without activating it (C(osva-install install --no-activate)).
       - C(active) installs the tag if needed and points the service at it (C(osva-install install)).
       - C(absent) removes the installed tag (C(osva-install uninstall)); refused while the tag is active.
-      - C(disabled) is not supported by this osva-install yet and fails with a message saying so.
+      - C(disabled) runs C(osva-install disable) so the service's units run from its distro packages again; every
+        packaged file osva took over is put back byte for byte, the venvs stay installed, a later C(active) enables a tag again.
     type: str
     choices: [present, active, absent, disabled]
     default: active
@@ -102,6 +103,11 @@ EXAMPLES = r"""
     tag: "{{ openstack_release }}"
     health_check: http://127.0.0.1:9696/
   register: neutron_venv
+
+- name: Back to the distro packages for nova (the venvs stay for a later re-enable)
+  osva.venv.osva_venv:
+    service: nova
+    state: disabled
 
 - name: Remove an old tag
   osva.venv.osva_venv:
@@ -185,6 +191,8 @@ def command_line(module, binary, dry_run):
     p = module.params
     if p["state"] == "absent":
         args = [binary, "uninstall", p["service"], p["tag"]]
+    elif p["state"] == "disabled":
+        args = [binary, "disable", p["service"]]
     else:
         args = [binary, "install", p["service"], p["tag"]]
         if p["state"] == "present":
@@ -247,7 +255,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             service=dict(type="str", required=True),
-            tag=dict(type="str", required=True),
+            tag=dict(type="str"),
             state=dict(type="str", default="active", choices=["present", "active", "absent", "disabled"]),
             store=dict(type="str"),
             s3_endpoint=dict(type="str"),
@@ -259,12 +267,10 @@ def main():
             root=dict(type="path", default="/"),
             binary=dict(type="path"),
         ),
+        required_if=[("state", "present", ["tag"]), ("state", "active", ["tag"]), ("state", "absent", ["tag"])],
         supports_check_mode=True,
     )
     p = module.params
-    if p["state"] == "disabled":
-        module.fail_json(msg="state=disabled is not supported by this osva-install yet: it has no disable verb; "
-                             "use state=active with another tag, or state=absent for an inactive tag", service=p["service"])
 
     binary = find_binary(module)
     before = {}

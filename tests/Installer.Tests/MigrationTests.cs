@@ -1,0 +1,266 @@
+using OsVenvArtifacts.Artifact;
+using OsVenvArtifacts.Installer.Activation;
+using OsVenvArtifacts.Installer.Operations;
+using OsVenvArtifacts.TestSupport;
+
+namespace OsVenvArtifacts.Installer.Tests;
+
+/// <summary>
+/// Taking over a host where a service ran from its distro packages, and giving it back (disable), in a scratch root:
+/// the packaged files are the ones Debian 12's nova-common ships (text as in the .deb; DebianNovaHostTests uses the
+/// real .deb in a systemd host).
+/// </summary>
+public sealed class MigrationTests
+{
+    /// <summary>/etc/sudoers.d/nova-common of Debian 12's nova-common 2:26.2.2-1~deb12u5.</summary>
+    private const string PackagedSudoers = "nova ALL = (root) NOPASSWD: /usr/bin/nova-rootwrap /etc/nova/rootwrap.conf *\nnova ALL = (root) NOPASSWD: /usr/bin/privsep-helper *\n";
+
+    /// <summary>The [DEFAULT] lines of Debian's /etc/nova/rootwrap.conf, comments and all.</summary>
+    private const string PackagedRootwrapConf = """
+        # Configuration for nova-rootwrap
+        # This file should be owned by (and only-writeable by) the root user
+
+        [DEFAULT]
+        # List of directories to load filter definitions from (separated by ',').
+        # These directories MUST all be only writeable by root !
+        filters_path=/etc/nova/rootwrap.d,/usr/share/nova/rootwrap
+
+        # List of directories to search executables in, in case filters do not
+        # explicitly specify a full path (separated by ',')
+        exec_dirs=/sbin,/usr/sbin,/bin,/usr/bin,/usr/local/sbin,/usr/local/bin
+
+        # Rootwrap daemon exits after this seconds of inactivity
+        daemon_timeout=600
+
+        """;
+
+    private const string PackagedFilter = "[Filters]\nid: CommandFilter, id, root\n";
+
+    /// <summary>A nova venv with a server, its management tool, rootwrap programs, privsep and scripts many services ship.</summary>
+    private static InstallArtifactBuilder Nova(string tag, string service = "nova", params string[] management)
+    {
+        var b = InstallArtifactBuilder.Venv(service, tag, null, $"{service}-api", $"{service}-manage", $"{service}-rootwrap", $"{service}-rootwrap-daemon",
+            "privsep-helper", "oslo-rootwrap", "alembic");
+        b.ManagementScripts.Clear();
+        b.ManagementScripts.AddRange(management.Length > 0 ? management : [$"{service}-manage"]);
+        b.Systemd = new SystemdHints { Units = [new SystemdUnit($"{service}-api", $"{service}-api"), new SystemdUnit($"{service}-compute", $"{service}-api")] };
+        b.Rootwrap = new RootwrapHints { ConfigPath = $"/etc/{service}/rootwrap.conf", Command = $"{service}-rootwrap", FiltersDir = $"etc/{service}/rootwrap.d" };
+        b.Entries.Add(InstallEntry.Dir("etc"));
+        b.Entries.Add(InstallEntry.Dir($"etc/{service}"));
+        b.Entries.Add(InstallEntry.Dir($"etc/{service}/rootwrap.d"));
+        b.Entries.Add(InstallEntry.Text($"etc/{service}/rootwrap.d/venv.filters", "[Filters]\nwhoami: CommandFilter, whoami, root\n"));
+        return b;
+    }
+
+    /// <summary>What nova-common and nova-api leave on a host: the unit, the sudoers file, rootwrap.conf and a filter.</summary>
+    private static void PackagedNova(ScratchHost host)
+    {
+        host.AddUnit("nova-api");
+        Write(host, "/etc/sudoers.d/nova-common", PackagedSudoers, (UnixFileMode)0x120);
+        Write(host, "/etc/nova/rootwrap.conf", PackagedRootwrapConf, (UnixFileMode)0x1A4);
+        Write(host, "/etc/nova/rootwrap.d/compute.filters", PackagedFilter, (UnixFileMode)0x1A4);
+    }
+
+    private static void Write(ScratchHost host, string hostPath, string text, UnixFileMode mode)
+    {
+        var path = host.OnDisk(hostPath);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllText(path, text);
+        File.SetUnixFileMode(path, mode);
+    }
+
+    private static Task<CommandResult> DisableAsync(ScratchHost host, bool dryRun = false) =>
+        host.Lifecycle.DisableAsync(new DisableOptions("nova", dryRun), CancellationToken.None);
+
+    [Fact]
+    public async Task Drop_ins_go_only_to_units_the_host_has_or_the_deployer_names_and_the_rest_are_reported()
+    {
+        using var host = new ScratchHost();
+        PackagedNova(host);
+        await InstallStore.AddAsync(host.Store, Nova("1.0.0"), host.Work);
+
+        var result = await host.InstallAsync("nova", "1.0.0", activation: new ActivationSettings { Units = ["nova-conductor=nova-api --conductor"] });
+
+        Assert.True(File.Exists(host.OnDisk("/etc/systemd/system/nova-api.service.d/osva-venv.conf")));
+        Assert.Contains("ExecStart=/openstack/venvs/nova-1.0.0/bin/nova-api --conductor", host.Read("/etc/systemd/system/nova-conductor.service.d/osva-venv.conf"), StringComparison.Ordinal);
+        Assert.False(Directory.Exists(host.OnDisk("/etc/systemd/system/nova-compute.service.d")));
+        Assert.Contains(result.Actions, a => a.StartsWith("skip unit nova-compute: no nova-compute.service on this host", StringComparison.Ordinal));
+        Assert.Equal(["nova-api", "nova-conductor"], (await host.StateAsync("nova")).Activation!.Units);
+    }
+
+    [Fact]
+    public async Task Sudoers_covers_every_rootwrap_entry_point_the_venv_has_and_takes_over_the_packaged_rules()
+    {
+        using var host = new ScratchHost();
+        PackagedNova(host);
+        await InstallStore.AddAsync(host.Store, Nova("1.0.0"), host.Work);
+
+        var result = await host.InstallAsync("nova", "1.0.0");
+
+        var sudoers = host.OnDisk("/etc/sudoers.d/nova_osva");
+        var venv = "/openstack/venvs/nova-1.0.0";
+        Assert.Equal(
+            $"Defaults:nova secure_path=\"{venv}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\"\n"
+            + $"nova ALL = (root) NOPASSWD: {venv}/bin/nova-rootwrap /etc/nova/rootwrap.conf *\n"
+            + $"nova ALL = (root) NOPASSWD: {venv}/bin/nova-rootwrap-daemon /etc/nova/rootwrap.conf\n"
+            + $"nova ALL = (root) NOPASSWD: {venv}/bin/privsep-helper *\n",
+            string.Join('\n', File.ReadAllText(sudoers).Split('\n').Skip(1)));
+        var check = await ProcessRunner.RunAsync("visudo", ["-c", "-f", sudoers]);
+        Assert.True(check.ExitCode == 0, check.ToString());
+        Assert.False(File.Exists(host.OnDisk("/etc/sudoers.d/nova-common")), "the packaged rule for /usr/bin/nova-rootwrap would still let nova run it");
+        var kept = host.OnDisk("/var/lib/osva/nova/originals/etc/sudoers.d/nova-common");
+        Assert.Equal(PackagedSudoers, File.ReadAllText(kept));
+        Assert.Equal((UnixFileMode)0x120, File.GetUnixFileMode(kept));
+        Assert.Contains("keep the packaged /etc/sudoers.d/nova-common as /var/lib/osva/nova/originals/etc/sudoers.d/nova-common", result.Actions);
+        Assert.Contains("remove /etc/sudoers.d/nova-common", result.Actions);
+    }
+
+    [Fact]
+    public async Task Another_services_packaged_sudoers_naming_a_shared_program_is_left_alone()
+    {
+        using var host = new ScratchHost();
+        PackagedNova(host);
+        Write(host, "/etc/sudoers.d/neutron-common", "neutron ALL = (root) NOPASSWD: /usr/bin/privsep-helper *\n", (UnixFileMode)0x120);
+        await InstallStore.AddAsync(host.Store, Nova("1.0.0"), host.Work);
+
+        await host.InstallAsync("nova", "1.0.0");
+
+        Assert.True(File.Exists(host.OnDisk("/etc/sudoers.d/neutron-common")));
+        Assert.False(File.Exists(host.OnDisk("/var/lib/osva/nova/originals/etc/sudoers.d/neutron-common")));
+    }
+
+    [Fact]
+    public async Task Rootwrap_program_the_manifest_names_but_the_venv_lacks_is_refused_with_one_line_and_nothing_written()
+    {
+        using var host = new ScratchHost();
+        PackagedNova(host);
+        var b = Nova("1.0.0");
+        b.Rootwrap = b.Rootwrap! with { Command = "nova-rootwrap-missing" };
+        await InstallStore.AddAsync(host.Store, b, host.Work);
+        var before = host.ServiceFiles();
+
+        var run = await Cli.RunAsync("install", "nova", "1.0.0", "--store", host.Store, "--root", host.Root);
+
+        Assert.Equal(9, run.ExitCode);
+        var error = Assert.Single(run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("OSVA-I074", error, StringComparison.Ordinal);
+        Assert.Contains("nova-rootwrap-missing", error, StringComparison.Ordinal);
+        var after = host.ServiceFiles().Where(f => !f.Key.Contains("/var/lib/osva/", StringComparison.Ordinal));
+        Assert.Equal(before, after.ToDictionary());
+    }
+
+    [Fact]
+    public async Task Rootwrap_conf_leads_exec_dirs_with_the_venv_keeps_every_other_line_and_adds_the_venv_filters_after_the_packaged_ones()
+    {
+        using var host = new ScratchHost();
+        PackagedNova(host);
+        await InstallStore.AddAsync(host.Store, Nova("1.0.0"), host.Work);
+        await InstallStore.AddAsync(host.Store, Nova("2.0.0"), host.Work);
+
+        await host.InstallAsync("nova", "1.0.0", activation: new ActivationSettings { InstallRootwrapFilters = true });
+        await host.InstallAsync("nova", "2.0.0", activation: new ActivationSettings { InstallRootwrapFilters = true });
+
+        var conf = host.Read("/etc/nova/rootwrap.conf").Split('\n');
+        var original = PackagedRootwrapConf.Split('\n');
+        Assert.Equal(original.Length, conf.Length);
+        for (var i = 0; i < original.Length; i++)
+        {
+            if (original[i].StartsWith("exec_dirs=", StringComparison.Ordinal))
+                Assert.Equal("exec_dirs=/openstack/venvs/nova-2.0.0/bin,/sbin,/usr/sbin,/bin,/usr/bin,/usr/local/sbin,/usr/local/bin", conf[i]);
+            else if (original[i].StartsWith("filters_path=", StringComparison.Ordinal))
+                Assert.Equal("filters_path=/etc/nova/rootwrap.d,/usr/share/nova/rootwrap,/openstack/venvs/nova-2.0.0/etc/nova/rootwrap.d", conf[i]);
+            else Assert.Equal(original[i], conf[i]);
+        }
+        Assert.Equal(PackagedFilter, host.Read("/etc/nova/rootwrap.d/compute.filters"));
+        Assert.Equal(["compute.filters"], Directory.EnumerateFiles(host.OnDisk("/etc/nova/rootwrap.d")).Select(Path.GetFileName));
+        Assert.Equal(PackagedRootwrapConf, host.Read("/var/lib/osva/nova/originals/etc/nova/rootwrap.conf"));
+    }
+
+    [Fact]
+    public async Task Wrappers_are_written_only_for_declared_management_scripts()
+    {
+        using var host = new ScratchHost();
+        PackagedNova(host);
+        await InstallStore.AddAsync(host.Store, Nova("1.0.0", "nova", "nova-manage", "privsep-helper", "oslo-rootwrap", "nova-rootwrap"), host.Work);
+
+        await host.InstallAsync("nova", "1.0.0");
+
+        Assert.Equal(["nova-manage"], Directory.EnumerateFiles(host.OnDisk("/usr/local/bin")).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public async Task Two_services_sharing_script_names_on_one_host_converge_on_no_change()
+    {
+        using var host = new ScratchHost();
+        await host.PublishAsync(Nova("1.0.0"));
+        await host.PublishAsync(Nova("1.0.0", "keystone"));
+
+        Assert.True((await host.InstallAsync("nova", "1.0.0")).Changed);
+        Assert.True((await host.InstallAsync("keystone", "1.0.0")).Changed);
+        var files = host.ServiceFiles();
+        var again = new[] { await host.InstallAsync("nova", "1.0.0"), await host.InstallAsync("keystone", "1.0.0") };
+
+        Assert.All(again, r => Assert.False(r.Changed, string.Join("; ", r.Actions)));
+        Assert.Equal(files, host.ServiceFiles());
+        Assert.Equal(["keystone-manage", "nova-manage"], Directory.EnumerateFiles(host.OnDisk("/usr/local/bin")).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_management_script_another_service_owns_is_refused_naming_both_services()
+    {
+        using var host = new ScratchHost();
+        await host.PublishAsync(Nova("1.0.0", "nova", "nova-manage", "alembic"));
+        await host.PublishAsync(Nova("1.0.0", "keystone", "keystone-manage", "alembic"));
+        await host.InstallAsync("nova", "1.0.0");
+
+        var e = await Assert.ThrowsAsync<InstallerException>(() => host.InstallAsync("keystone", "1.0.0"));
+
+        Assert.Equal("OSVA-I075", e.Code);
+        Assert.Contains("/usr/local/bin/alembic is a management script of nova; keystone declares the same name", e.Message, StringComparison.Ordinal);
+        Assert.Contains("/openstack/venvs/nova-1.0.0/bin/alembic", host.Read("/usr/local/bin/alembic"), StringComparison.Ordinal);
+        Assert.Null((await host.StateAsync("keystone")).Active);
+    }
+
+    [Fact]
+    public async Task Disable_restores_every_packaged_file_byte_for_byte_with_mode_and_owner_and_keeps_the_venvs()
+    {
+        using var host = new ScratchHost();
+        PackagedNova(host);
+        File.WriteAllBytes(host.OnDisk("/etc/nova/rootwrap.conf"), [.. File.ReadAllBytes(host.OnDisk("/etc/nova/rootwrap.conf")), 0xE9, 0x0A]);
+        Host.Native.SetOwner(host.OnDisk("/etc/nova/rootwrap.conf"), 0, 4242);
+        await InstallStore.AddAsync(host.Store, Nova("1.0.0"), host.Work);
+        await InstallStore.AddAsync(host.Store, Nova("2.0.0"), host.Work);
+        var packaged = Snapshot(host);
+        await host.InstallAsync("nova", "1.0.0", activation: new ActivationSettings { InstallRootwrapFilters = true });
+        await host.InstallAsync("nova", "2.0.0", activation: new ActivationSettings { InstallRootwrapFilters = true });
+
+        var dry = await DisableAsync(host, dryRun: true);
+        Assert.True(dry.Changed);
+        Assert.Contains("restore the packaged /etc/sudoers.d/nova-common", dry.Actions);
+        Assert.Equal("2.0.0", (await host.StateAsync("nova")).Active);
+        var disabled = await DisableAsync(host);
+
+        Assert.True(disabled.Changed);
+        Assert.Equal(packaged, Snapshot(host));
+        Assert.False(Directory.Exists(host.OnDisk("/var/lib/osva/nova/originals")) && Directory.EnumerateFiles(host.OnDisk("/var/lib/osva/nova/originals"), "*", SearchOption.AllDirectories).Any());
+        Assert.True(Directory.Exists(host.OnDisk("/openstack/venvs/nova-1.0.0")) && Directory.Exists(host.OnDisk("/openstack/venvs/nova-2.0.0")));
+        var state = await host.StateAsync("nova");
+        Assert.True(state.Disabled);
+        Assert.Null(state.Active);
+        Assert.Equal("2.0.0", state.Previous);
+        Assert.Equal(["nova"], (await host.Lifecycle.ListAsync(new ListOptions(null), CancellationToken.None)).Disabled);
+        Assert.False((await DisableAsync(host)).Changed);
+
+        var again = await host.InstallAsync("nova", "2.0.0");
+        Assert.True(again.Changed);
+        Assert.False((await host.StateAsync("nova")).Disabled);
+        Assert.False(File.Exists(host.OnDisk("/etc/sudoers.d/nova-common")));
+        Assert.Equal(PackagedSudoers, host.Read("/var/lib/osva/nova/originals/etc/sudoers.d/nova-common"));
+    }
+
+    /// <summary>Every file outside the venvs and osva's state, with its bytes, mode and owner.</summary>
+    private static Dictionary<string, string> Snapshot(ScratchHost host) =>
+        Directory.EnumerateFiles(host.Root, "*", SearchOption.AllDirectories)
+            .Where(f => !f.Contains("/openstack/venvs/", StringComparison.Ordinal) && !f.Contains("/var/lib/osva/", StringComparison.Ordinal))
+            .ToDictionary(f => f, f => $"{Sha256.Of(File.ReadAllBytes(f))} {File.GetUnixFileMode(f)} {Host.Native.Owner(f)}");
+}
