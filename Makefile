@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 CONFIGURATION ?= Release
 
-.PHONY: env build test demo bench faults images publish-installer clean
+.PHONY: env build test demo bench faults trust-report images publish-installer clean
 
 env:
 	./setup/ensure-env.sh
@@ -21,10 +21,20 @@ demo: env
 bench: env
 	./setup/bench.sh
 
-# SIGKILL the real installer at random points of switch and rollback (make test runs 10 kills; this runs 200).
+# SIGKILL the real installer at random points of every stage, the publisher mid-upload, and fill the disk at every
+# stage (make test runs a few of each; this runs at least 50 kills per stage), then print the trust report of this run.
+FAULTS_LOG := $(CURDIR)/TestResults/faults/trust.jsonl
 faults: env publish-installer
-	OSVA_INSTALLER_BINARY=$$PWD/out/installer/osva-install OSVA_FAULT_KILLS=200 dotnet test tests/Installer.Tests -c $(CONFIGURATION) --nologo \
-		--filter "FullyQualifiedName~ActivationCrashTests" --logger "console;verbosity=detailed"
+	rm -rf TestResults/faults
+	OSVA_TRUST_LOG=$(FAULTS_LOG) OSVA_INSTALLER_BINARY=$$PWD/out/installer/osva-install OSVA_FAULT_KILLS=50 dotnet test tests/Installer.Tests -c $(CONFIGURATION) --nologo \
+		--filter "FullyQualifiedName~ActivationCrashTests|FullyQualifiedName~DiskFullTests" --logger "console;verbosity=detailed"
+	OSVA_TRUST_LOG=$(FAULTS_LOG) OSVA_FAULT_KILLS=50 dotnet test tests/Distributor.Tests -c $(CONFIGURATION) --nologo \
+		--filter "FullyQualifiedName~PublishCrashTests" --logger "console;verbosity=detailed"
+	OSVA_TRUST_LOG=$(FAULTS_LOG) ./setup/trust-report.sh
+
+# The trust report of the last make test (TestResults/trust.jsonl): hostile cases, fuzz runs, kills, full disks.
+trust-report:
+	./setup/trust-report.sh
 
 images: env
 	dotnet run --project builder -c $(CONFIGURATION) -- image debian-12

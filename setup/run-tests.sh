@@ -9,6 +9,8 @@ dotnet build OsVenvArtifacts.sln -c Release --nologo -v q || { echo "0 passed, 1
 # The installer is tested as hosts run it: the NativeAOT binary.
 make -s publish-installer >/dev/null || { echo "0 passed, 1 failed (installer publish failed)"; exit 1; }
 export OSVA_INSTALLER_BINARY=$PWD/out/installer/osva-install
+# Hostile, fuzz, kill and full-disk tests append their outcomes here; the trust report below sums them.
+export OSVA_TRUST_LOG=$results/trust.jsonl
 
 status=0
 for project in tests/*.Tests/*.csproj; do
@@ -28,6 +30,8 @@ for trx in "$results"/*.trx; do
   failed=$((failed + $(get failed) + $(get error) + $(get timeout) + $(get aborted)))
   skipped=$((skipped + $(get notExecuted)))
 done
+echo "== trust report"
+./setup/trust-report.sh || status=1
 [ "$status" -eq 0 ] || [ "$failed" -gt 0 ] || failed=1
 echo "$passed passed, $failed failed, $skipped skipped"
 exit $status

@@ -96,9 +96,17 @@ internal sealed record ActivationJournal
 
     /// <summary>
     /// Run under the service lock before anything else: an activation that was killed is undone (files, units and
-    /// state as they were before it), with a warning saying so. Returns whether there was one.
+    /// state as they were before it), with a warning saying so; then installs and removals a kill cut short are
+    /// settled (<see cref="InterruptedWork"/>). Returns whether there was an activation to undo.
     /// </summary>
     public static async Task<bool> RecoverAsync(InstallerEnvironment env, string service, CancellationToken ct)
+    {
+        var undone = await UndoActivationAsync(env, service, ct);
+        await InterruptedWork.RecoverAsync(env, service, ct);
+        return undone;
+    }
+
+    private static async Task<bool> UndoActivationAsync(InstallerEnvironment env, string service, CancellationToken ct)
     {
         var path = PathFor(env, service);
         if (!File.Exists(path))

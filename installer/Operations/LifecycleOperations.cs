@@ -153,22 +153,18 @@ internal sealed class LifecycleOperations(InstallerEnvironment env)
     private async Task<ServiceState> RemoveAsync(ServiceState state, InstalledTag tag, string action, CancellationToken ct)
     {
         var dir = env.HostPath(tag.InstallPath);
+        string? doomed = null;
         if (Directory.Exists(dir))
         {
-            // Renamed first, so a crash mid-delete never leaves a half venv at a recorded path.
-            var doomed = Path.Combine(Path.GetDirectoryName(dir)!, ".staging", $"removing.{tag.Tag}.{Guid.NewGuid():N}");
+            // Renamed first, so a kill never leaves a half venv at a recorded path; the next run finishes what it finds renamed (InterruptedWork).
+            doomed = InterruptedWork.RemovingPath(env, state.Service, tag.Tag);
             Directory.CreateDirectory(Path.GetDirectoryName(doomed)!);
             Directory.Move(dir, doomed);
-            Directory.Delete(doomed, recursive: true);
         }
-        _states.DeleteTagFiles(state.Service, tag.Tag);
-        var next = state with
-        {
-            Installed = state.Installed.Where(t => t.Tag != tag.Tag).ToList(),
-            Previous = state.Previous == tag.Tag ? null : state.Previous,
-            History = [.. state.History, new StateEvent(env.Now, action, tag.Tag, null)],
-        };
+        var next = state.Without(tag.Tag, new StateEvent(env.Now, action, tag.Tag, null));
         await _states.SaveAsync(next, ct);
+        _states.DeleteTagFiles(state.Service, tag.Tag);
+        if (doomed is not null) Directory.Delete(doomed, recursive: true);
         return next;
     }
 

@@ -25,6 +25,14 @@ internal sealed record ServiceState
     public IReadOnlyDictionary<string, long> IndexVersions { get; set; } = new Dictionary<string, long>();
 
     public InstalledTag? Find(string tag) => Installed.FirstOrDefault(t => t.Tag == tag);
+
+    /// <summary>The state once <paramref name="tag"/> is removed (uninstall, gc, or a removal finished after a kill).</summary>
+    public ServiceState Without(string tag, StateEvent why) => this with
+    {
+        Installed = Installed.Where(t => t.Tag != tag).ToList(),
+        Previous = Previous == tag ? null : Previous,
+        History = [.. History, why],
+    };
 }
 
 internal sealed record InstalledTag

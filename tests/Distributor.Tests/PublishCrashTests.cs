@@ -107,6 +107,98 @@ public sealed class PublishCrashTests : IDisposable
         Assert.True(verify.ExitCode == 0, verify.ToString());
     }
 
+    private static int Kills => int.TryParse(Environment.GetEnvironmentVariable("OSVA_FAULT_KILLS"), out var n) ? n : 1;
+
+    [S3Fact]
+    public async Task The_publisher_killed_at_any_point_of_an_upload_to_s3_never_lists_a_tag_whose_files_are_missing()
+    {
+        await StartServerAsync();
+        await KillRunsAsync("publish-s3", ["--store", "s3://osva-crash/releases", "--s3-endpoint", Endpoint], store: null);
+    }
+
+    [Fact]
+    public async Task The_publisher_killed_at_any_point_of_a_copy_to_a_directory_never_lists_a_tag_whose_files_are_missing()
+    {
+        var store = _work.Combine("store");
+        Directory.CreateDirectory(store);
+        await KillRunsAsync("publish-dir", ["--store", store], store);
+    }
+
+    /// <summary>
+    /// Publishes one tag unkilled to time it, then <see cref="Kills"/> new tags, each killed after a random share of that
+    /// time: every tag the store then lists must verify, and publishing the same tag again must complete it and verify,
+    /// leaving no temp file in a directory store.
+    /// </summary>
+    private async Task KillRunsAsync(string stage, string[] storeArgs, string? store)
+    {
+        var seed = Environment.TickCount;
+        var random = new Random(seed);
+        var first = await PublishTestArtifacts.WriteLargeAsync(_work.Combine("out", "0"), "nova", "1.0.0", 12L << 20);
+        var timer = Stopwatch.StartNew();
+        var full = await PublishCli.RunAsync(["publish", first.Directory, .. storeArgs], Env);
+        var duration = timer.Elapsed;
+        Assert.True(full.ExitCode == 0, full.ToString());
+
+        var (midTransaction, broken, leftovers) = (0, 0, 0);
+        var failures = new List<string>();
+        for (var run = 1; run <= Kills; run++)
+        {
+            var tag = $"1.0.{run}";
+            var artifact = await PublishTestArtifacts.WriteLargeAsync(_work.Combine("out", $"{run}"), "nova", tag, 12L << 20);
+            var delay = TimeSpan.FromMilliseconds(random.NextDouble() * duration.TotalMilliseconds);
+            var finished = await RunAndKillAsync(["publish", artifact.Directory, .. storeArgs], delay);
+            var context = $"seed {seed}, run {run}, publish {tag} killed after {delay.TotalMilliseconds:0} ms (finished: {finished})";
+
+            var listed = await PublishCli.RunAsync(["list", "nova", .. storeArgs], Env);
+            var problems = listed.ExitCode == 0 ? [] : new List<string> { $"list: {listed}" };
+            var tags = PublishCli.Lines(listed.Stdout).Select(l => l.Split('\t')[0]).ToList();
+            if (!finished && !tags.Contains(tag) && HasBytesOf(store, tag)) midTransaction++;
+            // Only the killed tag can be incomplete; 1.0.0 stands for the tags published before it.
+            foreach (var shown in tags.Intersect([tag, "1.0.0"]))
+            {
+                var verify = await PublishCli.RunAsync(["verify", "nova", shown, .. storeArgs], Env);
+                if (verify.ExitCode != 0) problems.Add($"{shown} is listed but does not verify: {verify}");
+            }
+            if (problems.Count > 0)
+            {
+                broken++;
+                failures.Add($"{context}: {string.Join("; ", problems)}");
+            }
+
+            var rerun = await PublishCli.RunAsync(["publish", artifact.Directory, .. storeArgs], Env);
+            var left = rerun.ExitCode == 0 ? [] : new List<string> { $"rerun: {rerun}" };
+            var after = await PublishCli.RunAsync(["verify", "nova", tag, .. storeArgs], Env);
+            if (after.ExitCode != 0) left.Add($"not complete after the rerun: {after}");
+            if (store is not null) left.AddRange(Directory.EnumerateFiles(store, ".*.tmp", SearchOption.AllDirectories));
+            if (left.Count > 0)
+            {
+                leftovers++;
+                failures.Add($"{context}: after the rerun: {string.Join("; ", left)}");
+            }
+            Directory.Delete(artifact.Directory, recursive: true);
+        }
+        TrustLog.Append(new { kind = "kill", stage, runs = Kills, midTransaction, broken, leftovers, seed });
+        Console.WriteLine($"{stage} kills: {Kills} over {duration.TotalMilliseconds:0} ms runs, interrupted mid-upload: {midTransaction}, broken: {broken}, leftovers: {leftovers} (seed {seed})");
+        Assert.True(failures.Count == 0, string.Join('\n', failures));
+    }
+
+    /// <summary>Whether any object (or temp file) of <paramref name="tag"/> reached the store: the directory store, or the private s3rver's data.</summary>
+    private bool HasBytesOf(string? store, string tag) =>
+        Directory.EnumerateFiles(store ?? _work.Combine("s3rver"), "*", SearchOption.AllDirectories).Any(f => f.Contains($"/{tag}/", StringComparison.Ordinal));
+
+    /// <summary>Starts the real osva-publish and sends SIGKILL after <paramref name="delay"/>; true when it finished first.</summary>
+    private static async Task<bool> RunAndKillAsync(string[] args, TimeSpan delay)
+    {
+        var start = new ProcessStartInfo("dotnet", [PublishCli.Dll, .. args]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var (k, v) in Env) start.Environment[k] = v;
+        using var process = Process.Start(start)!;
+        var exited = process.WaitForExitAsync();
+        if (await Task.WhenAny(exited, Task.Delay(delay)) == exited) return true;
+        process.Kill(entireProcessTree: true);
+        await exited;
+        return false;
+    }
+
     public void Dispose()
     {
         KillServer();

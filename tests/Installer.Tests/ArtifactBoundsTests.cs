@@ -22,6 +22,7 @@ public sealed class ArtifactBoundsTests
     [InlineData("index and manifest disagree on the archive size", "the index says the archive has")]
     public async Task Sizes_outside_the_host_rules_are_refused_before_anything_is_downloaded(string attack, string reason)
     {
+        using var outcome = TrustLog.Hostile(nameof(ArtifactBoundsTests), attack);
         using var host = new ScratchHost();
         await host.PublishAsync(ScratchHost.Demo("1.0.0"));
         await host.InstallAsync("demo", "1.0.0");
@@ -54,6 +55,7 @@ public sealed class ArtifactBoundsTests
         Assert.True(!Directory.Exists(staging) || !Directory.EnumerateFileSystemEntries(staging).Any(), "nothing may be downloaded");
         Assert.False(Directory.Exists(host.OnDisk("/openstack/venvs/demo-6.6.6")));
         Assert.Equal("1.0.0", (await host.StateAsync("demo")).Active);
+        outcome.Refused();
     }
 
     [Fact]
@@ -84,6 +86,7 @@ public sealed class ArtifactBoundsTests
     [InlineData("less tar than the manifest states", "gzip trailer states a length")]
     public async Task An_archive_that_other_tools_would_read_differently_is_refused(string attack, string reason)
     {
+        using var outcome = TrustLog.Hostile(nameof(ArtifactBoundsTests), attack);
         using var host = new ScratchHost();
         await host.PublishAsync(ScratchHost.Demo("1.0.0"));
         await host.InstallAsync("demo", "1.0.0");
@@ -117,6 +120,7 @@ public sealed class ArtifactBoundsTests
         Assert.False(Directory.Exists(host.OnDisk("/openstack/venvs/demo-6.6.6")));
         Assert.Empty(Directory.EnumerateFileSystemEntries(host.OnDisk("/openstack/venvs/.staging")));
         Assert.Equal("1.0.0", (await host.StateAsync("demo")).Active);
+        outcome.Refused();
     }
 
     [Fact]

@@ -34,6 +34,7 @@ public sealed class HostileArchiveTests
     [InlineData("more-bytes-than-the-manifest-states", "the size its manifest states")]
     public async Task Install_refuses_a_hostile_archive_and_keeps_the_previous_tag(string attack, string reason)
     {
+        using var outcome = TrustLog.Hostile(nameof(HostileArchiveTests), attack);
         using var host = new ScratchHost();
         await host.PublishAsync(ScratchHost.Demo("1.0.0"));
         await host.InstallAsync("demo", "1.0.0");
@@ -52,6 +53,7 @@ public sealed class HostileArchiveTests
         Assert.False(File.Exists(Path.Combine(host.TempPath, "escaped")));
         Assert.Equal("1.0.0", (await host.StateAsync("demo")).Active);
         Assert.Equal(before, host.ServiceFiles());
+        outcome.Refused();
     }
 
     private static IEnumerable<InstallEntry> Attack(string attack, string outside) => attack switch

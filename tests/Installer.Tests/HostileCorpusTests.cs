@@ -33,6 +33,7 @@ public sealed class HostileCorpusTests
     [InlineData("concatenated gzip members with a hostile second member", "OSVA-I033", "is not one well-formed tar.gz")]
     public async Task The_real_installer_refuses_a_hostile_archive_whose_hashes_all_match(string attack, string code, string reason)
     {
+        using var outcome = TrustLog.Hostile(nameof(HostileCorpusTests), attack);
         using var host = new ScratchHost();
         await host.PublishAsync(ScratchHost.Demo("1.0.0"));
         await host.InstallAsync("demo", "1.0.0");
@@ -54,6 +55,7 @@ public sealed class HostileCorpusTests
         Assert.Empty(Directory.EnumerateFileSystemEntries(host.OnDisk("/openstack/venvs/.staging")));
         Assert.Equal("1.0.0", (await host.StateAsync("demo")).Active);
         Assert.Equal(before, host.ServiceFiles());
+        outcome.Refused();
     }
 
     private static (byte[] Tar, Func<byte[], byte[]>? Reframe) Archive(string attack, string escaped)
