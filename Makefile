@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 CONFIGURATION ?= Release
 
-.PHONY: env build test demo bench faults images publish-installer clean
+.PHONY: env build test demo bench faults fuzz images publish-installer clean
 
 env:
 	./setup/ensure-env.sh
@@ -25,6 +25,14 @@ bench: env
 faults: env publish-installer
 	OSVA_INSTALLER_BINARY=$$PWD/out/installer/osva-install OSVA_FAULT_KILLS=200 dotnet test tests/Installer.Tests -c $(CONFIGURATION) --nologo \
 		--filter "FullyQualifiedName~ActivationCrashTests" --logger "console;verbosity=detailed"
+
+# Mutation fuzzing of the installer's parsers (docs/fuzzing.md; make test runs a bounded CI share with seed 1).
+# A fresh seed unless SEED=n; ITERATIONS per target, at most BUDGET seconds each; TARGET=t and ITERATION=i replay one input.
+fuzz:
+	@seed=$${SEED:-$$((RANDOM * 32768 + RANDOM))}; echo "make fuzz: seed $$seed (replay: make fuzz SEED=$$seed)"; \
+	OSVA_FUZZ_SEED=$$seed OSVA_FUZZ_ITERATIONS=$(or $(ITERATIONS),200000) OSVA_FUZZ_SECONDS=$(or $(BUDGET),120) \
+	OSVA_FUZZ_TARGET=$(TARGET) OSVA_FUZZ_ITERATION=$(ITERATION) \
+	dotnet test tests/Fuzz.Tests -c $(CONFIGURATION) --nologo --logger "console;verbosity=detailed"
 
 images: env
 	dotnet run --project builder -c $(CONFIGURATION) -- image debian-12
