@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 CONFIGURATION ?= Release
 
-.PHONY: env build test demo bench faults trust-report images publish-installer clean
+.PHONY: env build test demo bench faults fuzz trust-report images publish-installer clean
 
 env:
 	./setup/ensure-env.sh
@@ -35,6 +35,14 @@ faults: env publish-installer
 # The trust report of the last make test (TestResults/trust.jsonl): hostile cases, fuzz runs, kills, full disks.
 trust-report:
 	./setup/trust-report.sh
+
+# Mutation fuzzing of the installer's parsers (docs/fuzzing.md; make test runs a bounded CI share with seed 1).
+# A fresh seed unless SEED=n; ITERATIONS per target, at most BUDGET seconds each; TARGET=t and ITERATION=i replay one input.
+fuzz:
+	@seed=$${SEED:-$$((RANDOM * 32768 + RANDOM))}; echo "make fuzz: seed $$seed (replay: make fuzz SEED=$$seed)"; \
+	OSVA_FUZZ_SEED=$$seed OSVA_FUZZ_ITERATIONS=$(or $(ITERATIONS),200000) OSVA_FUZZ_SECONDS=$(or $(BUDGET),120) \
+	OSVA_FUZZ_TARGET=$(TARGET) OSVA_FUZZ_ITERATION=$(ITERATION) \
+	dotnet test tests/Fuzz.Tests -c $(CONFIGURATION) --nologo --logger "console;verbosity=detailed"
 
 images: env
 	dotnet run --project builder -c $(CONFIGURATION) -- image debian-12

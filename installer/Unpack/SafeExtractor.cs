@@ -96,6 +96,7 @@ internal static partial class SafeExtractor
                 if (++count > limits.MaxEntries) Reject($"more than {limits.MaxEntries} entries");
                 if (!seen.Add(path)) Reject("duplicate entry (a second entry could replace a checked one)");
                 if (Ancestors(path).FirstOrDefault(links.ContainsKey) is { } via) Reject($"path goes through the symlink '{via}'");
+                if (Ancestors(path).FirstOrDefault(files.ContainsKey) is { } under) Reject($"path goes through the file '{under}'");
                 // PEP 706's data filter, refused rather than changed: a changed mode would not be the tree the manifest signs.
                 if (entry.EntryType is TarEntryType.Directory or TarEntryType.RegularFile or TarEntryType.V7RegularFile
                     or TarEntryType.ContiguousFile or TarEntryType.HardLink)
@@ -142,6 +143,7 @@ internal static partial class SafeExtractor
                         if (total > limits.UnpackedSize) Reject($"unpacked size passes {limits.UnpackedSize} bytes, the size its manifest states");
                         if (++nonDirectories > limits.FileCount) Reject($"more than the {limits.FileCount} files its manifest states");
                         // A copy, not a link: the venv then shares no inode with anything an attacker could name.
+                        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
                         File.Copy(Path.Join(target, source), full);
                         File.SetUnixFileMode(full, mode);
                         var copy = copied with { Path = path, Mode = (int)mode };
@@ -183,7 +185,10 @@ internal static partial class SafeExtractor
             return reader.GetNextEntry(copyData: false);
         }
         // NotSupportedException: entry types System.Formats.Tar does not read (GNU sparse files, multi-volume).
-        catch (Exception e) when (e is InvalidDataException or FormatException or EndOfStreamException or NotSupportedException)
+        // Found by make fuzz: OverflowException (a base-256 number too large for its field), ArgumentException (a time
+        // past DateTime's range), InvalidOperationException (a GNU long name or link whose size field is too large).
+        catch (Exception e) when (e is InvalidDataException or FormatException or EndOfStreamException or NotSupportedException
+            or OverflowException or ArgumentException or InvalidOperationException)
         {
             throw new InstallerException("OSVA-I033", $"{archive} is not a readable tar.gz: {e.Message}",
                 "the archive is damaged; rebuild it with osva-build", ExitCode.VerificationFailed, e);

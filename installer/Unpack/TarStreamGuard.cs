@@ -9,6 +9,8 @@ namespace OsVenvArtifacts.Installer.Unpack;
 /// the tar size the manifest states (endless data), keeps the CRC-32 the gzip trailer must match, and remembers
 /// where the last non-zero byte was, so the end-of-archive blocks can be checked. .NET's GZipStream reads a gzip
 /// stream cut short, or followed by garbage, without an error; GNU tar and Python stop with one.
+/// It also walks the header blocks itself and checks each one's checksum, which System.Formats.Tar does not: GNU tar
+/// skips an entry whose header checksum is wrong and Python stops, so the installer must not unpack it either.
 /// </summary>
 internal sealed class TarStreamGuard(Stream inner, long tarSize, string archive) : Stream
 {
@@ -17,6 +19,9 @@ internal sealed class TarStreamGuard(Stream inner, long tarSize, string archive)
     private long _position;
     private long _lastNonZeroEnd;
     private uint _trailerCrc;
+    private readonly byte[] _header = new byte[Block];
+    private long _nextHeader;
+    private bool _headersEnded;
 
     public override bool CanRead => true;
     public override bool CanSeek => false;
@@ -28,7 +33,16 @@ internal sealed class TarStreamGuard(Stream inner, long tarSize, string archive)
 
     public override int Read(Span<byte> buffer)
     {
-        var n = inner.Read(buffer);
+        int n;
+        try
+        {
+            n = inner.Read(buffer);
+        }
+        // Every decompressed byte passes here, so a damaged deflate stream is named wherever the tar reader is.
+        catch (InvalidDataException e)
+        {
+            throw Damaged($"its deflate stream is damaged ({e.Message})");
+        }
         if (n == 0) return 0;
         var read = buffer[..n];
         if (_position + n > tarSize)
@@ -38,6 +52,7 @@ internal sealed class TarStreamGuard(Stream inner, long tarSize, string archive)
         _crc.Append(read);
         var last = read.LastIndexOfAnyExcept((byte)0);
         if (last >= 0) _lastNonZeroEnd = _position + last + 1;
+        WalkHeaders(read);
         _position += n;
         return n;
     }
@@ -87,6 +102,81 @@ internal sealed class TarStreamGuard(Stream inner, long tarSize, string archive)
         if (_position != tarSize) throw Damaged($"it decompresses to {_position} bytes of tar, its manifest states {tarSize}");
         var crc = _crc.GetCurrentHashAsUInt32();
         if (crc != _trailerCrc) throw BadTrailer($"states CRC-32 {_trailerCrc:x8}, the tar's is {crc:x8}");
+    }
+
+    /// <summary>
+    /// Collects the bytes of the header block due at <see cref="_nextHeader"/> and checks it when whole. The next one
+    /// follows the entry's data, as the size field states (PAX records that change a size are not followed: the walk
+    /// then lands in data and the archive is refused; osva-build never writes them).
+    /// </summary>
+    private void WalkHeaders(ReadOnlySpan<byte> read)
+    {
+        var position = _position;
+        while (!_headersEnded && _nextHeader < position + read.Length)
+        {
+            var from = (int)Math.Max(0, _nextHeader - position);
+            var filled = (int)Math.Max(0, position - _nextHeader);
+            var take = Math.Min(Block - filled, read.Length - from);
+            read.Slice(from, take).CopyTo(_header.AsSpan(filled));
+            if (filled + take < Block) return;
+            CheckHeader();
+        }
+    }
+
+    private void CheckHeader()
+    {
+        var header = _header.AsSpan();
+        if (!header.ContainsAnyExcept((byte)0))
+        {
+            // The end-of-archive block; CheckEnd checks what follows.
+            _headersEnded = true;
+            return;
+        }
+        long unsigned = 0, signed = 0;
+        for (var i = 0; i < Block; i++)
+        {
+            var b = i is >= 148 and < 156 ? (byte)' ' : header[i];
+            unsigned += b;
+            signed += (sbyte)b;
+        }
+        var stored = Octal(header.Slice(148, 8));
+        // GNU tar and Python accept the sum of the bytes as signed or as unsigned, as old tars wrote either.
+        if (stored != unsigned && stored != signed)
+        {
+            throw Damaged($"the header at byte {_nextHeader} has checksum {stored}, its bytes sum to {unsigned} (GNU tar skips such an entry, Python stops)");
+        }
+        var size = header[156] is (byte)'1' or (byte)'2' or (byte)'3' or (byte)'4' or (byte)'5' or (byte)'6' ? 0 : Size(header.Slice(124, 12));
+        if (size < 0 || size > tarSize) throw Damaged($"the header at byte {_nextHeader} states a size past the tar's end");
+        _nextHeader += Block + (size + Block - 1) / Block * Block;
+    }
+
+    /// <summary>An octal field as tar writes it (leading spaces, NUL or space after the digits); -1 when it is not one.</summary>
+    private static long Octal(ReadOnlySpan<byte> field)
+    {
+        field = field.TrimStart((byte)' ');
+        var end = field.IndexOfAny((byte)0, (byte)' ');
+        var digits = end < 0 ? field : field[..end];
+        if (digits.IsEmpty || digits.Length > 21) return -1;
+        long value = 0;
+        foreach (var b in digits)
+        {
+            if (b is < (byte)'0' or > (byte)'7') return -1;
+            value = value * 8 + (b - '0');
+        }
+        return value;
+    }
+
+    /// <summary>The size field: octal, or GNU base-256 (first byte 0x80) for sizes past 8 GiB; -1 when it is neither.</summary>
+    private static long Size(ReadOnlySpan<byte> field)
+    {
+        if (field[0] != 0x80) return Octal(field);
+        long value = 0;
+        foreach (var b in field[1..])
+        {
+            if (value > long.MaxValue >> 8) return -1;
+            value = (value << 8) | b;
+        }
+        return value;
     }
 
     private InstallerException BadTrailer(string problem) =>
