@@ -15,6 +15,7 @@ internal static class Program
             ImageCommand.Create(),
             DiffCommand.Create(),
             RebuildCommand.Create(),
+            PackCommand.Create(),
         };
         var parsed = root.Parse(args);
         return parsed.Errors.Count == 0

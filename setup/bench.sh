@@ -10,6 +10,9 @@ builder/bench/cached-build.sh
 echo "== build: nova from the cached Debian wheelhouse, cold and unchanged"
 builder/bench/nova-build.sh
 
+echo "== pack: osva-build pack vs tar | gzip -6 -n vs tar | pigz -p2, nova tree"
+builder/bench/pack.sh
+
 echo "== publish: osva-publish vs Debian's awscli, same 500 MB artifact, same s3rver"
 tests/Distributor.Bench/run.sh
 
