@@ -174,6 +174,8 @@ internal static partial class ActivationPlanner
                 || n.EndsWith("-rootwrap-daemon", StringComparison.Ordinal) || n == "privsep-helper")
             .Where(n => !n.StartsWith("oslo-", StringComparison.Ordinal))
             .Order(StringComparer.Ordinal)
+            // A name from the venv goes into sudoers text: one with a newline or a comma would be a rule of its own.
+            .Select(n => { CheckName(n, "rootwrap entry point in the venv's bin"); return n; })
             .Select(n => new EntryPoint(n, n == rootwrap?.DaemonCommand || n.EndsWith("-rootwrap-daemon", StringComparison.Ordinal), n == "privsep-helper"))
             .ToList();
     }

@@ -150,6 +150,26 @@ public sealed class MigrationTests
     }
 
     [Fact]
+    public async Task A_venv_file_named_like_a_rootwrap_daemon_but_carrying_a_sudoers_rule_is_refused_and_no_sudoers_written()
+    {
+        using var host = new ScratchHost();
+        PackagedNova(host);
+        var b = Nova("1.0.0");
+        // A compromised build: the name ends as a rootwrap daemon does, and its newline would start a rule of its own.
+        b.Format = System.Formats.Tar.TarEntryFormat.Gnu;
+        b.Entries.Add(InstallEntry.Text("bin/x\nnova ALL=(ALL) NOPASSWD: ALL\n#-rootwrap-daemon", "#!/bin/sh\n", 0x1ED));
+        await InstallStore.AddAsync(host.Store, b, host.Work);
+        var before = host.ServiceFiles();
+
+        var run = await Cli.RunAsync("install", "nova", "1.0.0", "--store", host.Store, "--root", host.Root);
+
+        Assert.True(run.ExitCode != 0 && run.Stderr.Contains("OSVA-I003", StringComparison.Ordinal), run.ToString());
+        Assert.False(File.Exists(host.OnDisk("/etc/sudoers.d/nova_osva")), "no sudoers file may be written");
+        var after = host.ServiceFiles().Where(f => !f.Key.Contains("/var/lib/osva/", StringComparison.Ordinal));
+        Assert.Equal(before, after.ToDictionary());
+    }
+
+    [Fact]
     public async Task Rootwrap_conf_leads_exec_dirs_with_the_venv_keeps_every_other_line_and_adds_the_venv_filters_after_the_packaged_ones()
     {
         using var host = new ScratchHost();
