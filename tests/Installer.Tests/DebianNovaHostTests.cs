@@ -14,7 +14,6 @@ namespace OsVenvArtifacts.Installer.Tests;
 public sealed class DebianNovaHostTests(HostContainer host, ITestOutputHelper output) : IClassFixture<HostContainer>
 {
     private const string Venv = "/openstack/venvs/nova-26.2.2";
-    private const string Debs = "/var/cache/osva/debs";
 
     /// <summary>
     /// A small nova venv: nova-api keeps running like the service, nova-rootwrap is oslo.rootwrap's own entry point,
@@ -67,22 +66,11 @@ public sealed class DebianNovaHostTests(HostContainer host, ITestOutputHelper ou
     [DockerFact]
     public async Task Enable_takes_over_debians_nova_files_and_disable_puts_every_one_back_byte_for_byte_with_a_stub_packaged_nova_api()
     {
-        var debs = Directory.Exists(Debs) ? Directory.GetFiles(Debs, "*.deb") : [];
-        Assert.True(debs.Any(d => Path.GetFileName(d).StartsWith("nova-common_", StringComparison.Ordinal)) && debs.Any(d => Path.GetFileName(d).StartsWith("nova-api_", StringComparison.Ordinal)),
-            $"Debian's nova-common and nova-api .debs are not in {Debs}: run ./setup/ensure-env.sh");
-        await host.CopyInAsync(Debs, "/tmp/debs");
+        await host.InstallDebianNovaAsync();
         // Debian 12's nova packages ship no filter file; compute.filters stands for one a package would ship.
-        // python3-nova is not on this host, so the packaged /usr/bin/nova-api is replaced by a stub that only keeps running.
         await host.ShAsync("""
-            set -e
-            for d in /tmp/debs/*.deb; do dpkg -x "$d" /tmp/packaged; done
-            # Not dpkg -x straight into /: it would replace merged /usr's /lib symlink with a directory.
-            tar -C /tmp/packaged -cf - . | tar -C / -xf - --keep-directory-symlink
-            useradd --system --home-dir /var/lib/nova --create-home --shell /bin/sh nova
-            printf '#!/usr/bin/python3\nimport time\nwhile True:\n    time.sleep(3600)\n' > /usr/bin/nova-api
             mkdir -p /etc/nova/rootwrap.d && printf '[Filters]\nid: CommandFilter, id, root\n' > /etc/nova/rootwrap.d/compute.filters
             cp /etc/nova/rootwrap.d/compute.filters /tmp/compute.filters
-            systemctl daemon-reload && systemctl start nova-api
             """);
         Assert.Contains("/usr/bin/nova-api", await host.MainProcessAsync("nova-api"), StringComparison.Ordinal);
         var before = await SudoListAsync("before enabling (Debian's nova-common)");

@@ -7,24 +7,11 @@ namespace OsVenvArtifacts.Installer.Tests;
 
 /// <summary>
 /// Runs the shell examples of docs/deployer-guide.md, as written and in order, on a host container booted with
-/// systemd: each block marked <c>&lt;!-- run --&gt;</c> must exit 0, one marked <c>&lt;!-- run: exit N --&gt;</c> must exit N.
+/// systemd that runs nova from Debian's packages (<see cref="HostContainer.InstallDebianNovaAsync"/>): each block marked <c>&lt;!-- run --&gt;</c> must exit 0, one marked <c>&lt;!-- run: exit N --&gt;</c> must exit N.
 /// </summary>
 public sealed partial class DeployerGuideTests(HostContainer host, ITestOutputHelper output) : IClassFixture<HostContainer>
 {
     private static readonly string Guide = Path.Combine(TestEnvironment.RepoRoot, "docs", "deployer-guide.md");
-
-    private const string PackagedUnit = """
-        [Unit]
-        Description=OpenStack Compute API (as Debian's nova-api package ships it)
-
-        [Service]
-        User=nova
-        ExecStart=/usr/bin/nova-api
-
-        [Install]
-        WantedBy=multi-user.target
-
-        """;
 
     [GeneratedRegex(@"^<!-- run(?:: exit (?<exit>\d+))? -->\n```sh\n(?<script>.*?)^```", RegexOptions.Multiline | RegexOptions.Singleline)]
     private static partial Regex RunnableBlock();
@@ -44,6 +31,8 @@ public sealed partial class DeployerGuideTests(HostContainer host, ITestOutputHe
             $"import os\nimport sys\nimport time\n\n\ndef main():\n    name = os.path.basename(sys.argv[0])\n    print(name + ' {tag} ' + sys.prefix, flush=True)\n"
             + (apiStarts ? "    while name == 'nova-api':\n        time.sleep(3600)\n" : "    if name == 'nova-api':\n        return 1\n")
             + "    return 0\n");
+        b.ManagementScripts.Clear();
+        b.ManagementScripts.Add("nova-manage");
         b.Systemd = new SystemdHints { Units = [new SystemdUnit("nova-api", "nova-api")] };
         b.Rootwrap = new RootwrapHints { ConfigPath = "/etc/nova/rootwrap.conf", Command = "nova-rootwrap" };
         return b;
@@ -61,9 +50,7 @@ public sealed partial class DeployerGuideTests(HostContainer host, ITestOutputHe
             await InstallStore.AddAsync(store, b, Path.Combine(host.Work.Path, "artifacts"));
         }
         await host.CopyInAsync(store, "/srv/osva-store");
-        await File.WriteAllTextAsync(Path.Combine(host.Work.Path, "nova-api.service"), PackagedUnit);
-        await host.CopyInAsync(Path.Combine(host.Work.Path, "nova-api.service"), "/lib/systemd/system/nova-api.service");
-        await host.ShAsync("id nova >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin nova; systemctl daemon-reload");
+        await host.InstallDebianNovaAsync();
 
         foreach (var (example, i) in examples.Select((e, i) => (e, i)))
         {

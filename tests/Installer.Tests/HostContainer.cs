@@ -66,6 +66,30 @@ public sealed class HostContainer : IAsyncLifetime
         return Path.Combine(work, "publish", "osva-install");
     }
 
+    /// <summary>
+    /// Makes this host one that runs nova from Debian's packages: the real files of Debian 12's nova-common and
+    /// nova-api (the .debs ./setup/ensure-env.sh caches, unpacked with dpkg -x; also kept under /tmp/packaged), a nova
+    /// user, and the packaged nova-api.service running. python3-nova is not on this host, so the packaged
+    /// /usr/bin/nova-api is a stub that only keeps running.
+    /// </summary>
+    public async Task InstallDebianNovaAsync()
+    {
+        const string debs = "/var/cache/osva/debs";
+        var files = Directory.Exists(debs) ? Directory.GetFiles(debs, "*.deb") : [];
+        Assert.True(files.Any(d => Path.GetFileName(d).StartsWith("nova-common_", StringComparison.Ordinal)) && files.Any(d => Path.GetFileName(d).StartsWith("nova-api_", StringComparison.Ordinal)),
+            $"Debian's nova-common and nova-api .debs are not in {debs}: run ./setup/ensure-env.sh");
+        await CopyInAsync(debs, "/tmp/debs");
+        await ShAsync("""
+            set -e
+            for d in /tmp/debs/*.deb; do dpkg -x "$d" /tmp/packaged; done
+            # Not dpkg -x straight into /: it would replace merged /usr's /lib symlink with a directory.
+            tar -C /tmp/packaged -cf - . | tar -C / -xf - --keep-directory-symlink
+            useradd --system --home-dir /var/lib/nova --create-home --shell /bin/sh nova
+            printf '#!/usr/bin/python3\nimport time\nwhile True:\n    time.sleep(3600)\n' > /usr/bin/nova-api
+            systemctl daemon-reload && systemctl start nova-api
+            """);
+    }
+
     public Task<ProcessResult> ExecAsync(params string[] command) => ProcessRunner.RunAsync("docker", ["exec", Name, .. command], timeout: TimeSpan.FromMinutes(5));
 
     public Task<ProcessResult> ExecAsAsync(string user, params string[] command) => ProcessRunner.RunAsync("docker", ["exec", "-u", user, Name, .. command]);
