@@ -116,6 +116,22 @@ public sealed class MigrationTests
     }
 
     [Fact]
+    public async Task Dry_run_of_a_first_install_names_the_takeover_and_changes_nothing()
+    {
+        using var host = new ScratchHost();
+        PackagedNova(host);
+        await InstallStore.AddAsync(host.Store, Nova("1.0.0"), host.Work);
+        var before = host.ServiceFiles();
+
+        var dry = await host.InstallAsync("nova", "1.0.0", dryRun: true);
+
+        Assert.Contains("remove /etc/sudoers.d/nova-common", dry.Actions);
+        Assert.Contains("keep the packaged /etc/nova/rootwrap.conf as /var/lib/osva/nova/originals/etc/nova/rootwrap.conf", dry.Actions);
+        Assert.Contains(dry.Files!, f => f.Path == "/etc/sudoers.d/nova_osva" && f.Content!.Contains("/bin/nova-rootwrap-daemon /etc/nova/rootwrap.conf\n", StringComparison.Ordinal));
+        Assert.Equal(before, host.ServiceFiles());
+    }
+
+    [Fact]
     public async Task Another_services_packaged_sudoers_naming_a_shared_program_is_left_alone()
     {
         using var host = new ScratchHost();
