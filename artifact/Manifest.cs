@@ -82,7 +82,7 @@ public sealed record RootwrapHints
     /// <summary>The rootwrap console script in the venv, such as nova-rootwrap.</summary>
     public string? Command { get; init; }
     public string? DaemonCommand { get; init; }
-    /// <summary>Filter files shipped inside the venv (relative to it), installed on request.</summary>
+    /// <summary>Filter directory shipped inside the venv (relative to it); osva-install adds it to filters_path on request, never copies it.</summary>
     public string? FiltersDir { get; init; }
 }
 

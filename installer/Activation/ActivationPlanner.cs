@@ -46,7 +46,8 @@ internal static partial class ActivationPlanner
                 + $"Environment=PATH={venv}/bin:{SystemPath}\n", (UnixFileMode)0x1A4, PlannedFileKind.DropIn));
         }
 
-        var bin = VenvBin(env, venv, manifest);
+        // Before the venv exists (a dry run of an install) its console scripts, as the manifest lists them, stand in for bin/.
+        var bin = VenvBin(env, venv) ?? manifest.ConsoleScripts.ToHashSet(StringComparer.Ordinal);
         var rootwrap = manifest.Rootwrap;
         var user = settings.ServiceUser ?? service;
         if (!UserName().IsMatch(user)) throw new InstallerException("OSVA-I004", $"service user '{user}' is not a plain user name", "pass --service-user NAME");
@@ -81,7 +82,7 @@ internal static partial class ActivationPlanner
             CheckName(script, "management script");
             // Privileged helpers are run through sudo by their full path; on the PATH they would only be run by mistake.
             if (notWrapped.Contains(script) || script == "privsep-helper" || script.StartsWith("oslo-rootwrap", StringComparison.Ordinal)) continue;
-            if (bin is not null && !bin.Contains(script))
+            if (!bin.Contains(script))
             {
                 throw new InstallerException("OSVA-I074", $"management script {script} of {service} {manifest.Tag} is not in {venv}/bin",
                     "rebuild the artifact with managementScripts naming only scripts the venv has", ExitCode.ActivationFailed);
@@ -141,8 +142,8 @@ internal static partial class ActivationPlanner
         };
     }
 
-    /// <summary>The names in the venv's bin, or null before the venv exists (a dry run of an install), when the manifest's console scripts stand in.</summary>
-    private static HashSet<string>? VenvBin(InstallerEnvironment env, string venv, Manifest manifest)
+    /// <summary>The names in the venv's bin, or null before the venv exists.</summary>
+    private static HashSet<string>? VenvBin(InstallerEnvironment env, string venv)
     {
         var dir = env.HostPath(venv + "/bin");
         return Directory.Exists(env.HostPath(venv))
@@ -157,20 +158,19 @@ internal static partial class ActivationPlanner
     /// rootwrap program the manifest names but the venv lacks would be a sudo rule for whatever later appears at that
     /// path, so it is refused.
     /// </summary>
-    private static List<EntryPoint> RootwrapEntryPoints(string service, RootwrapHints? rootwrap, HashSet<string>? bin, string venv)
+    private static List<EntryPoint> RootwrapEntryPoints(string service, RootwrapHints? rootwrap, HashSet<string> bin, string venv)
     {
         foreach (var named in new[] { rootwrap?.Command, rootwrap?.DaemonCommand })
         {
             if (named is null) continue;
             CheckName(named, "rootwrap command");
-            if (bin is not null && !bin.Contains(named))
+            if (!bin.Contains(named))
             {
                 throw new InstallerException("OSVA-I074", $"the manifest names rootwrap program {named}, but {venv}/bin has none",
                     "rebuild the artifact with a rootwrap command the venv provides, or without one; no sudoers rule is written for a missing program", ExitCode.ActivationFailed);
             }
         }
-        var names = (bin ?? []).Concat(new[] { rootwrap?.Command, rootwrap?.DaemonCommand }.OfType<string>()).Distinct(StringComparer.Ordinal);
-        return names.Where(n => n == $"{service}-rootwrap" || n == rootwrap?.Command || n == rootwrap?.DaemonCommand
+        return bin.Where(n => n == $"{service}-rootwrap" || n == rootwrap?.Command || n == rootwrap?.DaemonCommand
                 || n.EndsWith("-rootwrap-daemon", StringComparison.Ordinal) || n == "privsep-helper")
             .Where(n => !n.StartsWith("oslo-", StringComparison.Ordinal))
             .Order(StringComparer.Ordinal)
@@ -197,10 +197,10 @@ internal static partial class ActivationPlanner
     /// a system-wide copy of a program the venv has (for nova, Debian's nova-common: /usr/bin/nova-rootwrap): left in
     /// place, sudo would still let the service run the packaged program, so they are taken over whole.
     /// </summary>
-    private static List<string> PackagedSudoers(InstallerEnvironment env, string service, string user, HashSet<string>? bin)
+    private static List<string> PackagedSudoers(InstallerEnvironment env, string service, string user, HashSet<string> bin)
     {
         var dir = env.HostPath("/etc/sudoers.d");
-        if (bin is null || !Directory.Exists(dir)) return [];
+        if (!Directory.Exists(dir)) return [];
         var replaced = SystemBins.SelectMany(b => bin.Select(p => $"{b}/{p}")).ToHashSet(StringComparer.Ordinal);
         var taken = new List<string>();
         foreach (var path in Directory.EnumerateFiles(dir).Order(StringComparer.Ordinal))

@@ -102,7 +102,13 @@ internal sealed class ActivationTransaction(InstallerEnvironment env)
                 File.Move(checkedSudoers, env.HostPath(sudoers!.HostPath), overwrite: true);
                 checkedSudoers = null;
             }
-            foreach (var path in removed) File.Delete(env.HostPath(path));
+            foreach (var path in removed)
+            {
+                File.Delete(env.HostPath(path));
+                // A drop-in directory osva made holds nothing else once its drop-in goes; left, it would outlive a disable.
+                var dir = Path.GetDirectoryName(env.HostPath(path))!;
+                if (dir.EndsWith(".service.d", StringComparison.Ordinal) && !Directory.EnumerateFileSystemEntries(dir).Any()) Directory.Delete(dir);
+            }
             if (env.ManagesSystemd)
             {
                 await systemd.RunAsync(ct, "daemon-reload");

@@ -23,14 +23,14 @@ internal static class CommonOptions
     public static readonly Option<bool?> S3PathStyle = new("--s3-path-style") { Description = "Path-style S3 addressing (automatic for IP and localhost endpoints)" };
     public static readonly Option<string?> Platform = new("--platform") { Description = "Platform to install, such as debian-12-x86_64-py3.11 (default: this host's)" };
     public static readonly Option<string?> InstallPath = new("--install-path") { Description = "Install the venv here instead of the path it was built for (relocates it)" };
-    public static readonly Option<string[]> Units = new("--unit") { Description = "Extra systemd unit, NAME or NAME=CONSOLE_SCRIPT [ARGS]" };
+    public static readonly Option<string[]> Units = new("--unit") { Description = "Extra systemd unit, NAME or NAME=CONSOLE_SCRIPT [ARGS]; gets its drop-in even without a unit file on this host" };
     public static readonly Option<string[]> TrustedKeys = new("--trusted-key") { Description = "PEM public key (ECDSA P-256) trusted besides trusted-key in /etc/osva/osva.conf; index and manifest must then be signed" };
     public static readonly Option<bool> NoActivate = new("--no-activate") { Description = "Unpack and record only; switch to it later" };
     public static readonly Option<bool> Restart = new("--restart") { Description = "Restart the units even when nothing changed, then run the health check" };
     public static readonly Option<string?> HealthCheck = new("--health-check") { Description = "Command (exit 0) or http(s) URL (2xx) that must pass after activation, else the previous tag is restored" };
     public static readonly Option<int> HealthTimeout = new("--health-timeout") { Description = "Seconds to wait for the health check", DefaultValueFactory = _ => 30 };
     public static readonly Option<string?> ServiceUser = new("--service-user") { Description = "User the sudoers rules are for (default: the service name)" };
-    public static readonly Option<bool> RootwrapFilters = new("--install-rootwrap-filters") { Description = "Copy the rootwrap filter files shipped in the venv to filters_path" };
+    public static readonly Option<bool> RootwrapFilters = new("--install-rootwrap-filters") { Description = "Add the venv's own rootwrap filter directory to filters_path, after the packaged ones (no filter file is copied)" };
     public static readonly Option<int> Keep = new("--keep") { Description = "Newest tags to keep besides the active and previous ones", Required = true };
 
     public static readonly Option<bool> InsecureSkipSignature = new("--insecure-skip-signature")

@@ -164,7 +164,8 @@ internal sealed class LifecycleOperations(InstallerEnvironment env)
         var next = state.Without(tag.Tag, new StateEvent(env.Now, action, tag.Tag, null));
         await _states.SaveAsync(next, ct);
         _states.DeleteTagFiles(state.Service, tag.Tag);
-        if (doomed is not null) Directory.Delete(doomed, recursive: true);
+        // With it goes this service's staging directory: swept at the start of the run, it holds nothing else.
+        if (doomed is not null) Directory.Delete(Path.GetDirectoryName(doomed)!, recursive: true);
         return next;
     }
 

@@ -26,7 +26,7 @@ public sealed class PackTests
         return Encoding.ASCII.GetBytes(s.ToString(0, length));
     }
 
-    /// <summary>A venv-like tree over several 1 MiB blocks: long names, a hard link, an empty folder, the interpreter link.</summary>
+    /// <summary>A venv-like tree over several 1 MiB blocks: long names, a hard link, a dot file, an empty folder, the interpreter link.</summary>
     private static string MakeTree(TempDirectory dir)
     {
         var root = dir.Combine("demo-1.0.0");
@@ -40,6 +40,7 @@ public sealed class PackTests
         File.WriteAllText(Path.Combine(root, "bin", "tool"), $"#!{InstallPath}/bin/python\nprint('hi')\n");
         File.SetUnixFileMode(Path.Combine(root, "bin", "tool"), (UnixFileMode)0x1ED);
         File.WriteAllText(Path.Combine(root, "pyvenv.cfg"), "home = /usr/bin\n");
+        File.WriteAllText(Path.Combine(site, "pkg", ".hidden"), "dot files are venv files too\n");
         File.WriteAllBytes(Path.Combine(site, "pkg", "__init__.py"), Text(2_700_000, 1));
         File.WriteAllBytes(Path.Combine(site, "pkg", new string('d', 90), "sub", new string('f', 60) + ".py"), Text(900_000, 2));
         File.WriteAllBytes(Path.Combine(site, "pkg", "data.bin"), RandomBytes(600_000));

@@ -11,6 +11,7 @@ public sealed class DiskFullTests
     [Fact]
     public async Task Running_out_of_inodes_while_unpacking_leaves_the_previous_tag_active_and_nothing_behind()
     {
+        using var run = new Run("unpack");
         using var host = new ScratchHost();
         await host.PublishAsync(ScratchHost.Demo("1.0.0"));
         var big = ScratchHost.Demo("2.0.0");
@@ -19,6 +20,7 @@ public sealed class DiskFullTests
         await using var mount = await Tmpfs.MountAsync(host.OnDisk("/openstack/venvs"), "size=16m,nr_inodes=120");
         await host.InstallAsync("demo", "1.0.0");
         var before = host.ServiceFiles();
+        var free = new DriveInfo(host.OnDisk("/openstack/venvs")).AvailableFreeSpace;
 
         var e = await Assert.ThrowsAsync<InstallerException>(() => host.InstallAsync("demo", "2.0.0"));
 
@@ -29,6 +31,60 @@ public sealed class DiskFullTests
         Assert.False(Directory.Exists(host.OnDisk("/openstack/venvs/demo-2.0.0")));
         Assert.Empty(Directory.EnumerateFileSystemEntries(host.OnDisk("/openstack/venvs/.staging")));
         Assert.True((await host.Lifecycle.VerifyAsync(new VerifyOptions("demo", "1.0.0"), default)).Ok);
+        Assert.Equal(free, new DriveInfo(host.OnDisk("/openstack/venvs")).AvailableFreeSpace);
+        run.Held();
+    }
+
+    [Fact]
+    public async Task Running_out_of_inodes_while_downloading_leaves_the_previous_tag_active_and_the_space_freed()
+    {
+        using var run = new Run("download");
+        using var host = new ScratchHost();
+        await host.PublishAsync(ScratchHost.Demo("1.0.0"));
+        await host.PublishAsync(ScratchHost.Demo("2.0.0"));
+        await host.InstallAsync("demo", "1.0.0");
+        // Two inodes: the mount's root and the service's unpack folder, so the download's .partial file is the first refused.
+        await using var mount = await Tmpfs.MountAsync(host.OnDisk("/openstack/venvs/.staging"), "size=16m,nr_inodes=2");
+        var before = host.ServiceFiles();
+        var free = new DriveInfo(host.OnDisk("/openstack/venvs/.staging")).AvailableFreeSpace;
+
+        var e = await Assert.ThrowsAsync<InstallerException>(() => host.InstallAsync("demo", "2.0.0"));
+
+        Assert.Equal("OSVA-I040", e.Code);
+        Assert.Contains("nothing was installed", e.Hint, StringComparison.Ordinal);
+        Assert.Contains(".partial", e.InnerException?.Message, StringComparison.Ordinal);
+        Assert.Equal(before, host.ServiceFiles());
+        Assert.Equal("1.0.0", (await host.StateAsync("demo")).Active);
+        Assert.False(Directory.Exists(host.OnDisk("/openstack/venvs/demo-2.0.0")));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(host.OnDisk("/openstack/venvs/.staging")));
+        Assert.Equal(free, new DriveInfo(host.OnDisk("/openstack/venvs/.staging")).AvailableFreeSpace);
+        run.Held();
+    }
+
+    [Fact]
+    public async Task A_full_state_disk_before_the_rename_leaves_the_previous_tag_active_and_nothing_behind()
+    {
+        using var run = new Run("rename");
+        using var host = new ScratchHost();
+        await host.PublishAsync(ScratchHost.Demo("1.0.0"));
+        await host.PublishAsync(ScratchHost.Demo("2.0.0"));
+        await using var mount = await Tmpfs.MountAsync(host.OnDisk("/var/lib/osva"), "size=1m");
+        await host.InstallAsync("demo", "1.0.0");
+        // No page left: the intent file written just before the rename is the install's first write there.
+        await Tmpfs.FillAsync(host.OnDisk("/var/lib/osva"), leave: 0);
+        var before = host.ServiceFiles();
+
+        var e = await Assert.ThrowsAsync<InstallerException>(() => host.InstallAsync("demo", "2.0.0"));
+
+        Assert.Equal("OSVA-I040", e.Code);
+        Assert.Contains("nothing was installed", e.Hint, StringComparison.Ordinal);
+        Assert.Equal(before, host.ServiceFiles());
+        Assert.Equal("1.0.0", (await host.StateAsync("demo")).Active);
+        Assert.False(Directory.Exists(host.OnDisk("/openstack/venvs/demo-2.0.0")));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(host.OnDisk("/openstack/venvs/.staging")));
+        Assert.Empty(Directory.EnumerateFiles(host.OnDisk("/var/lib/osva"), "*.tmp", SearchOption.AllDirectories));
+        Assert.Equal(0, new DriveInfo(host.OnDisk("/var/lib/osva")).AvailableFreeSpace);
+        run.Held();
     }
 
     [Fact]
@@ -53,6 +109,7 @@ public sealed class DiskFullTests
         // ext4 gives every directory a block, which the manifest's sizes cannot foresee: on a real host the pre-check
         // passes and unpacking still meets a full disk, in mkdir or in a file's preallocation, whichever comes first.
         var outcomes = new List<string>();
+        using var run = new Run("unpack");
         foreach (var directories in new[] { 3000, 3600, 4200, 4800, 5400, 6000 })
         {
             using var host = new ScratchHost();
@@ -85,11 +142,13 @@ public sealed class DiskFullTests
         }
         Assert.True(outcomes.Count(o => o.Contains("OSVA-I040", StringComparison.Ordinal)) >= 2, string.Join('\n', outcomes));
         Assert.True(outcomes.Any(o => o.Contains("because the disk was full", StringComparison.Ordinal)), "no size reached a file's preallocation:\n" + string.Join('\n', outcomes));
+        run.Held(outcomes.Count);
     }
 
     [Fact]
     public async Task A_full_disk_when_recording_takes_the_renamed_venv_out_again_so_nothing_was_installed_holds()
     {
+        using var run = new Run("record");
         using var host = new ScratchHost();
         await host.PublishAsync(ScratchHost.Demo("1.0.0"));
         await host.PublishAsync(ScratchHost.Demo("2.0.0"));
@@ -108,6 +167,8 @@ public sealed class DiskFullTests
         Assert.False(File.Exists(host.OnDisk("/var/lib/osva/demo/2.0.0.manifest.json")));
         Assert.False(File.Exists(host.OnDisk("/var/lib/osva/demo/2.0.0.installing")));
         Assert.Equal(state, host.Read("/var/lib/osva/demo.json"));
+        Assert.Equal(4096, new DriveInfo(host.OnDisk("/var/lib/osva")).AvailableFreeSpace);
+        run.Held();
     }
 
     [Fact]
@@ -130,6 +191,7 @@ public sealed class DiskFullTests
     [InlineData(4096, "after sudoers is checked, writing the drop-in")]
     public async Task A_full_disk_during_switch_restores_every_file_and_exits_9_naming_it(int leave, string when)
     {
+        using var run = new Run("activation");
         using var host = new ScratchHost();
         await host.PublishAsync(ScratchHost.Demo("1.0.0"));
         await host.PublishAsync(ScratchHost.Demo("2.0.0"));
@@ -145,6 +207,8 @@ public sealed class DiskFullTests
         Assert.StartsWith("osva-install: error OSVA-I040: ", result.Stderr, StringComparison.Ordinal);
         Assert.Equal(before, host.ServiceFiles());
         Assert.Equal("2.0.0", (await host.StateAsync("demo")).Active);
+        Assert.Equal(leave, new DriveInfo(host.OnDisk("/etc")).AvailableFreeSpace);
+        run.Held();
     }
 
     [Fact]
@@ -153,6 +217,7 @@ public sealed class DiskFullTests
         // Page by page more room on the state's file system: first the journal does not fit (nothing changes), then it
         // does but the new state does not (the files are put back), then the switch goes through.
         var outcomes = new List<string>();
+        using var run = new Run("activation");
         for (var pages = 0; pages <= 8; pages++)
         {
             using var host = new ScratchHost();
@@ -183,6 +248,7 @@ public sealed class DiskFullTests
         Assert.Contains(outcomes, o => o.Contains("nothing was changed", StringComparison.Ordinal));
         Assert.Contains(outcomes, o => o.Contains("previous activation was restored", StringComparison.Ordinal));
         Assert.EndsWith("switched", outcomes[^1], StringComparison.Ordinal);
+        run.Held(outcomes.Count);
     }
 
     [Fact]
@@ -197,6 +263,20 @@ public sealed class DiskFullTests
         }));
 
         Assert.True(Host.DiskSpace.IsFull(e), e.Message);
+    }
+
+    /// <summary>
+    /// One full-disk case in the trust log: counted broken unless <see cref="Held"/> is reached, that is unless every
+    /// assertion (old tag active, files as before, nothing left in staging, the space given back) passed.
+    /// </summary>
+    private sealed class Run(string stage) : IDisposable
+    {
+        private int? _held;
+
+        /// <summary>Every assertion passed over <paramref name="runs"/> disk sizes tried.</summary>
+        public void Held(int runs = 1) => _held = runs;
+
+        public void Dispose() => TrustLog.Append(new { kind = "diskfull", stage, runs = _held ?? 1, broken = _held is null ? 1 : 0, leftovers = 0 });
     }
 
     private sealed class Ext4(string path) : IAsyncDisposable

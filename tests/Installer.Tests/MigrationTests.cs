@@ -116,6 +116,22 @@ public sealed class MigrationTests
     }
 
     [Fact]
+    public async Task Dry_run_of_a_first_install_names_the_takeover_and_changes_nothing()
+    {
+        using var host = new ScratchHost();
+        PackagedNova(host);
+        await InstallStore.AddAsync(host.Store, Nova("1.0.0"), host.Work);
+        var before = host.ServiceFiles();
+
+        var dry = await host.InstallAsync("nova", "1.0.0", dryRun: true);
+
+        Assert.Contains("remove /etc/sudoers.d/nova-common", dry.Actions);
+        Assert.Contains("keep the packaged /etc/nova/rootwrap.conf as /var/lib/osva/nova/originals/etc/nova/rootwrap.conf", dry.Actions);
+        Assert.Contains(dry.Files!, f => f.Path == "/etc/sudoers.d/nova_osva" && f.Content!.Contains("/bin/nova-rootwrap-daemon /etc/nova/rootwrap.conf\n", StringComparison.Ordinal));
+        Assert.Equal(before, host.ServiceFiles());
+    }
+
+    [Fact]
     public async Task Another_services_packaged_sudoers_naming_a_shared_program_is_left_alone()
     {
         using var host = new ScratchHost();
@@ -262,6 +278,7 @@ public sealed class MigrationTests
 
         Assert.True(disabled.Changed);
         Assert.Equal(packaged, Snapshot(host));
+        Assert.False(Directory.Exists(host.OnDisk("/etc/systemd/system/nova-api.service.d")));
         Assert.False(Directory.Exists(host.OnDisk("/var/lib/osva/nova/originals")) && Directory.EnumerateFiles(host.OnDisk("/var/lib/osva/nova/originals"), "*", SearchOption.AllDirectories).Any());
         Assert.True(Directory.Exists(host.OnDisk("/openstack/venvs/nova-1.0.0")) && Directory.Exists(host.OnDisk("/openstack/venvs/nova-2.0.0")));
         var state = await host.StateAsync("nova");
@@ -276,6 +293,30 @@ public sealed class MigrationTests
         Assert.False((await host.StateAsync("nova")).Disabled);
         Assert.False(File.Exists(host.OnDisk("/etc/sudoers.d/nova-common")));
         Assert.Equal(PackagedSudoers, host.Read("/var/lib/osva/nova/originals/etc/sudoers.d/nova-common"));
+    }
+
+    [Fact]
+    public async Task A_disable_that_fails_midway_is_undone_whole_and_the_venv_stays_active()
+    {
+        using var host = new ScratchHost();
+        PackagedNova(host);
+        await InstallStore.AddAsync(host.Store, Nova("1.0.0"), host.Work);
+        await host.InstallAsync("nova", "1.0.0");
+        var enabled = Snapshot(host);
+        var originals = Directory.EnumerateFiles(host.OnDisk("/var/lib/osva/nova/originals"), "*", SearchOption.AllDirectories).ToList();
+        // rootwrap.conf is put back first; a directory where the packaged sudoers file goes then makes the disable fail.
+        Directory.CreateDirectory(host.OnDisk("/etc/sudoers.d/nova-common"));
+
+        var e = await Assert.ThrowsAsync<InstallerException>(() => DisableAsync(host));
+
+        Assert.Equal("OSVA-I055", e.Code);
+        Directory.Delete(host.OnDisk("/etc/sudoers.d/nova-common"));
+        Assert.Equal(enabled, Snapshot(host));
+        Assert.Equal(originals, Directory.EnumerateFiles(host.OnDisk("/var/lib/osva/nova/originals"), "*", SearchOption.AllDirectories));
+        var state = await host.StateAsync("nova");
+        Assert.Equal("1.0.0", state.Active);
+        Assert.False(state.Disabled);
+        Assert.False(File.Exists(host.OnDisk("/var/lib/osva/nova.journal")));
     }
 
     /// <summary>Every file outside the venvs and osva's state, with its bytes, mode and owner.</summary>
