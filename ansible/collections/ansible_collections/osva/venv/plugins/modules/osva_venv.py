@@ -60,6 +60,10 @@ options:
   health_check:
     description: Command (exit 0) or http(s) URL (2xx) that must pass after activation, else the previous tag is restored.
     type: str
+  health_timeout:
+    description: Seconds the health check may take to pass (C(--health-timeout)).
+    type: int
+    default: 30
   platform:
     description: Platform to install, such as C(debian-12-x86_64-py3.11). Default is the host's.
     type: str
@@ -201,6 +205,7 @@ def command_line(module, binary, dry_run):
                             ("--health-check", p["health_check"]), ("--platform", p["platform"])):
             if value:
                 args += [flag, value]
+        args += ["--health-timeout", str(p["health_timeout"])]
         for key in p["trusted_keys"]:
             args += ["--trusted-key", key]
         for unit in p["units"]:
@@ -263,6 +268,7 @@ def main():
             install_path=dict(type="path"),
             units=dict(type="list", elements="str", default=[]),
             health_check=dict(type="str"),
+            health_timeout=dict(type="int", default=30),
             platform=dict(type="str"),
             root=dict(type="path", default="/"),
             binary=dict(type="path"),
