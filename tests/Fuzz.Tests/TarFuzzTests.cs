@@ -19,7 +19,7 @@ public sealed class TarFuzzTests(ITestOutputHelper output) : IDisposable
     public Task Unpack_accepts_a_whole_venv_or_refuses_with_a_code() =>
         FuzzRunner.RunAsync(output, "tar", ciIterations: 500, OneAsync,
             e => e is InstallerException { Code: "OSVA-I030" or "OSVA-I031" or "OSVA-I033" },
-            maxTime: TimeSpan.FromSeconds(5), maxBytes: 64L << 20);
+            maxTime: TimeSpan.FromSeconds(10), maxBytes: 64L << 20);
 
     private async Task OneAsync(FuzzCase fuzzCase)
     {
