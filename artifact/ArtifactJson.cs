@@ -8,7 +8,9 @@ namespace OsVenvArtifacts.Artifact;
     WriteIndented = true,
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip)]
+    UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip,
+    // "platform": null must not pass as a manifest whose Platform is null (found by make fuzz).
+    RespectNullableAnnotations = true)]
 [JsonSerializable(typeof(Manifest))]
 [JsonSerializable(typeof(StoreIndex))]
 public sealed partial class ArtifactJsonContext : JsonSerializerContext;
@@ -29,11 +31,33 @@ public static class ArtifactJson
             throw new ArtifactFormatException("OSVA-A010", $"{source} has manifest schema {manifest.SchemaVersion}, which no osva version writes",
                 "re-download it or rebuild the artifact; the file is damaged or not an osva file", ExitCode.InvalidInput);
         }
+        if (HasNull(manifest.Packages) || HasNull(manifest.ConsoleScripts) || HasNull(manifest.RuntimePackages) || HasNull(manifest.DistroPackages)
+            || HasNull(manifest.BuildPackages) || manifest.Systemd is { } systemd && HasNull(systemd.Units))
+        {
+            throw NullList(source, nameof(Manifest));
+        }
         return manifest;
     }
 
-    public static Task<StoreIndex> ReadIndexAsync(Stream stream, string source, CancellationToken ct) =>
-        ReadAsync(stream, ArtifactJsonContext.Default.StoreIndex, source, ct);
+    public static async Task<StoreIndex> ReadIndexAsync(Stream stream, string source, CancellationToken ct)
+    {
+        var index = await ReadAsync(stream, ArtifactJsonContext.Default.StoreIndex, source, ct);
+        if (HasNull(index.Tags) || index.Tags.Any(t => HasNull(t.Artifacts)) || HasNull(index.History) || HasNull(index.Aliases?.Values))
+        {
+            throw NullList(source, nameof(StoreIndex));
+        }
+        return index;
+    }
+
+    /// <summary>
+    /// A null list, or a null in one, passes the source-generated reader even with RespectNullableAnnotations (it checks
+    /// members, not items), and every reader of these types assumes neither (found by make fuzz).
+    /// </summary>
+    private static bool HasNull<T>(IEnumerable<T>? items) => items is null || items.Any(i => i is null);
+
+    private static ArtifactFormatException NullList(string source, string type) =>
+        new("OSVA-A010", $"{source} is not a valid {type}: a list in it is null or holds null",
+            "re-download it or rebuild the artifact; the file is damaged or not an osva file", ExitCode.InvalidInput);
 
     public static byte[] Serialize(Manifest manifest) =>
         JsonSerializer.SerializeToUtf8Bytes(manifest, ArtifactJsonContext.Default.Manifest);

@@ -5,10 +5,11 @@ namespace OsVenvArtifacts.Artifact;
 /// <summary>Validation of the names that become paths on hosts and keys in stores.</summary>
 public static partial class Names
 {
-    [GeneratedRegex("^[a-z0-9][a-z0-9_-]*$")]
+    // \z, not $: .NET's $ also matches before a final newline, so "nova\n" passed as a service name (found by make fuzz).
+    [GeneratedRegex(@"^[a-z0-9][a-z0-9_-]*\z")]
     private static partial Regex ServicePattern();
 
-    [GeneratedRegex("^[A-Za-z0-9._-]+$")]
+    [GeneratedRegex(@"^[A-Za-z0-9._-]+\z")]
     private static partial Regex TagPattern();
 
     /// <summary>Service names are lower case so that store keys and unit names agree on every file system.</summary>

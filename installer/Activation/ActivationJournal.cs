@@ -125,6 +125,14 @@ internal sealed record ActivationJournal
                 $"check the files osva-install writes for {service} (osva-install status {service}), then remove the journal", ExitCode.InvalidInput, e);
         }
         if (journal is null) return false;
+        // Recovery writes and deletes the files a journal names: one naming a path that could leave --root, or null
+        // entries, is damaged, never obeyed (found by make fuzz).
+        if (journal.Files is null || journal.Running is null || journal.Files.Any(f => f is null || !IsPlainHostPath(f.Path) || f.Mode is < 0 or > 0xFFF)
+            || journal.Running.Any(u => u is null))
+        {
+            throw new InstallerException("OSVA-I063", $"the activation journal {path} is damaged: it names a file that is not a plain absolute path, or null entries",
+                $"check the files osva-install writes for {service} (osva-install status {service}), then remove the journal", ExitCode.InvalidInput);
+        }
         await Console.Error.WriteLineAsync($"osva-install: recovering an activation of {service} {journal.Tag} interrupted at {journal.Started:u}: restoring the files and state from before it");
         await journal.RestoreFilesAsync(env, journal.Running);
         if (journal.StateBefore is null) File.Delete(env.StateFile(service));
@@ -133,6 +141,9 @@ internal sealed record ActivationJournal
         Delete(env, service);
         return true;
     }
+
+    private static bool IsPlainHostPath(string? path) =>
+        path is not null && path.StartsWith('/') && !path.Contains('\0', StringComparison.Ordinal) && !path.Split('/').Any(p => p is "." or "..");
 
     /// <summary>
     /// Temp files a killed write left beside <paramref name="paths"/>: <c>.NAME.PID.GUID.tmp</c> (AtomicFile) and

@@ -86,7 +86,7 @@ internal sealed record HostConfig
                 "max-unpacked-size" => config with { MaxUnpackedSize = Size(where, key, value) },
                 "max-entry-size" => config with { MaxEntrySize = Size(where, key, value) },
                 "max-entries" => config with { MaxEntries = Count(where, key, value) },
-                "stall-timeout" => config with { StallTimeout = TimeSpan.FromSeconds(Count(where, key, value)) },
+                "stall-timeout" => config with { StallTimeout = TimeSpan.FromSeconds(Seconds(where, key, value)) },
                 _ => throw Invalid(where, $"unknown setting '{key}'",
                     "known settings: store, s3-endpoint, s3-region, s3-path-style, trusted-key, retired-key, require-signatures, " +
                     "venvs-root, max-archive-size, max-unpacked-size, max-entry-size, max-entries, stall-timeout"),
@@ -130,6 +130,10 @@ internal sealed record HostConfig
         long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0
             ? n
             : throw Invalid(where, $"{key} = {value} is not a positive whole number", $"for example {key} = 60");
+
+    /// <summary>At most a day: past TimeSpan's range the value would throw (found by make fuzz), and a longer stall is no stall.</summary>
+    private static long Seconds(string where, string key, string value) =>
+        Count(where, key, value) is var n && n <= 86_400 ? n : throw Invalid(where, $"{key} = {value} is more than a day", $"for example {key} = 60");
 
     private static InstallerException Invalid(string where, string problem, string hint) =>
         new("OSVA-I006", $"{where}: {problem}", hint);

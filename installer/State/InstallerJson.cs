@@ -8,7 +8,9 @@ namespace OsVenvArtifacts.Installer.State;
     WriteIndented = true,
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip)]
+    UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip,
+    // A state or journal with "tag": null must be refused as damaged, not read as a null tag (found by make fuzz).
+    RespectNullableAnnotations = true)]
 [JsonSerializable(typeof(ServiceState))]
 [JsonSerializable(typeof(CommandResult))]
 [JsonSerializable(typeof(Activation.ActivationJournal))]

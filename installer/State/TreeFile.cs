@@ -17,7 +17,8 @@ internal sealed record RecordedTree(IReadOnlyList<TreeEntry> Entries, bool Legac
     WriteIndented = false,
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip)]
+    UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip,
+    RespectNullableAnnotations = true)]
 [JsonSerializable(typeof(TreeRecord))]
 internal sealed partial class TreeFileJsonContext : JsonSerializerContext;
 
@@ -30,7 +31,7 @@ internal sealed partial class TreeFileJsonContext : JsonSerializerContext;
 /// </summary>
 internal static partial class TreeFile
 {
-    [GeneratedRegex(@"^(?<head>d (?<mode>[0-7]{4}) -|f (?<mode>[0-7]{4}) (?<size>[0-9]+) (?<sha>[0-9a-f]{64})|l -) (?<rest>.*)$")]
+    [GeneratedRegex(@"^(?<head>d (?<mode>0[0-7]{3}) -|f (?<mode>0[0-7]{3}) (?<size>[0-9]{1,18}) (?<sha>[0-9a-f]{64})|l -) (?<rest>.*)$")]
     private static partial Regex LegacyLine();
 
     public static async Task WriteAsync(Stream stream, IEnumerable<TreeEntry> entries, CancellationToken ct)
@@ -168,7 +169,8 @@ internal static partial class TreeFile
 
     private static int Mode(string? octal, int number)
     {
-        if (octal is not { Length: 4 } || !octal.All(c => c is >= '0' and <= '7')) throw Damaged(number, $"mode '{octal}' is not four octal digits");
+        // 0 first: the writer keeps the permission bits only, so a special bit here would not survive a rewrite (found by make fuzz).
+        if (octal is not { Length: 4 } || octal[0] != '0' || !octal.All(c => c is >= '0' and <= '7')) throw Damaged(number, $"mode '{octal}' is not 0 and three octal digits");
         return Convert.ToInt32(octal, 8);
     }
 

@@ -21,7 +21,9 @@ internal sealed record ExtractLimits(long MaxEntrySize, long UnpackedSize, long 
         Within("unpacked size", manifest.UnpackedSize, config.MaxUnpackedSize, "max-unpacked-size");
         Within("file count", manifest.FileCount, config.MaxEntries, "max-entries", "files");
         // Headers and padding make the tar longer than its files, never more than a few KiB per entry.
-        Within("tar size", manifest.Archive.TarSize, config.MaxUnpackedSize + (config.MaxEntries << 12), "max-unpacked-size");
+        // Saturated: a large max-entries would wrap the sum negative and refuse every artifact (found by make fuzz).
+        var tarLimit = config.MaxEntries > (long.MaxValue - config.MaxUnpackedSize) >> 12 ? long.MaxValue : config.MaxUnpackedSize + (config.MaxEntries << 12);
+        Within("tar size", manifest.Archive.TarSize, tarLimit, "max-unpacked-size");
         if (manifest.Archive.TarSize < manifest.UnpackedSize)
         {
             throw Refused($"{id} states a tar of {manifest.Archive.TarSize} bytes holding {manifest.UnpackedSize} bytes of files");
