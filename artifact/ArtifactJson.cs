@@ -31,7 +31,7 @@ public static class ArtifactJson
             throw new ArtifactFormatException("OSVA-A010", $"{source} has manifest schema {manifest.SchemaVersion}, which no osva version writes",
                 "re-download it or rebuild the artifact; the file is damaged or not an osva file", ExitCode.InvalidInput);
         }
-        if (HasNull(manifest.Packages) || HasNull(manifest.ConsoleScripts) || HasNull(manifest.RuntimePackages) || HasNull(manifest.DistroPackages)
+        if (HasNull(manifest.Packages) || HasNull(manifest.ConsoleScripts) || HasNull(manifest.ManagementScripts) || HasNull(manifest.RuntimePackages) || HasNull(manifest.DistroPackages)
             || HasNull(manifest.BuildPackages) || manifest.Systemd is { } systemd && HasNull(systemd.Units))
         {
             throw NullList(source, nameof(Manifest));

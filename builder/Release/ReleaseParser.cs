@@ -21,7 +21,7 @@ internal static partial class ReleaseParser
     [GeneratedRegex("^[a-z0-9][a-z0-9.+-]*$")]
     private static partial Regex DebianPackagePattern();
 
-    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._-]*\z")]
     private static partial Regex ScriptPattern();
 
     public static async Task<ReleaseFile> LoadAsync(string path, CancellationToken ct)

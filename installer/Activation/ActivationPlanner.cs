@@ -18,10 +18,10 @@ internal static partial class ActivationPlanner
     private static readonly string[] UnitDirectories = ["/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system"];
     private static readonly string[] SystemBins = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
 
-    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._+@-]*$")]
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._+@-]*\z")]
     private static partial Regex PlainName();
 
-    [GeneratedRegex(@"^[a-z_][a-z0-9_-]*$")]
+    [GeneratedRegex(@"^[a-z_][a-z0-9_-]*\z")]
     private static partial Regex UserName();
 
     [GeneratedRegex(@"^# Written by osva-install for (?<service>\S+) ")]

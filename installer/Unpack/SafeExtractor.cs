@@ -60,7 +60,7 @@ internal sealed record ExtractResult(IReadOnlyList<TreeEntry> Tree, string TreeH
 /// </summary>
 internal static partial class SafeExtractor
 {
-    [GeneratedRegex(@"^bin/python[0-9.]*$")]
+    [GeneratedRegex(@"^bin/python[0-9.]*\z")]
     private static partial Regex InterpreterLink();
 
     private const UnixFileMode Permissions = (UnixFileMode)0x1FF;

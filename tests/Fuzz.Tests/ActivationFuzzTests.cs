@@ -56,10 +56,19 @@ public sealed class ActivationFuzzTests(ITestOutputHelper output) : IDisposable
         after = load(sys.argv[2])
         dirs = after.get("DEFAULT", "exec_dirs").split(",")
         assert dirs[0].strip() == sys.argv[3], f"exec_dirs starts with {dirs[0]!r}"
+        filters = sys.argv[4] if len(sys.argv) > 4 else None
         for section in ["DEFAULT"] + before.sections():
             for key, value in before.items(section):
-                if key != "exec_dirs":
-                    assert after.get(section, key) == value, f"[{section}] {key} changed"
+                if key == "exec_dirs":
+                    continue
+                if key == "filters_path" and filters:  # sections inherit DEFAULT's
+                    # The venv's filter directory is added after the packaged ones, which stay as they were.
+                    kept = [d.strip() for d in after.get(section, key).split(",") if d.strip() != filters]
+                    assert kept == [d.strip() for d in value.split(",") if d.strip()], f"[{section}] filters_path lost {value!r}"
+                    continue
+                assert after.get(section, key) == value, f"[{section}] {key} changed"
+        if filters:
+            assert filters in [d.strip() for d in after.get("DEFAULT", "filters_path").split(",")], "the venv's filters are not in filters_path"
         """;
 
     [Fact]
@@ -82,11 +91,13 @@ public sealed class ActivationFuzzTests(ITestOutputHelper output) : IDisposable
             // As the planner reads it: UTF-8, invalid bytes replaced.
             else existing = Encoding.UTF8.GetString(mutator.Bytes(Seeds.Utf8(ConfSeed), [Seeds.Utf8(ConfSeed)]));
             fuzzCase.Input = existing is null ? [] : Seeds.Utf8(existing);
-            var old = new[] { "/openstack/venvs/nova-30.0.0/bin", Venv + "/bin" };
-            var edited = RootwrapConf.WithExecDirs(existing, "nova", Venv + "/bin", old, "/openstack/venvs/nova-");
+            // As the planner calls it: this service's venvs are its own exec_dirs (and filter dirs), the rest is kept.
+            static bool Ours(string dir) => dir.StartsWith("/openstack/venvs/nova-", StringComparison.Ordinal);
+            var filters = fuzzCase.Iteration % 2 == 0 ? Venv + "/etc/nova/rootwrap.d" : null;
+            var edited = RootwrapConf.Edit(existing, "nova", Venv + "/bin", filters, Ours);
             RootwrapConf.FiltersPath(edited);
             // Every switch edits the file again: a second edit to the same venv changes nothing.
-            if (RootwrapConf.WithExecDirs(edited, "nova", Venv + "/bin", old, "/openstack/venvs/nova-") != edited)
+            if (RootwrapConf.Edit(edited, "nova", Venv + "/bin", filters, Ours) != edited)
             {
                 throw new OracleFailure("editing the edited rootwrap.conf again changes it");
             }
@@ -96,7 +107,7 @@ public sealed class ActivationFuzzTests(ITestOutputHelper output) : IDisposable
                 var after = Path.Combine(_scratch.Path, "after.conf");
                 await File.WriteAllTextAsync(before, existing);
                 await File.WriteAllTextAsync(after, edited);
-                var python = await fuzzCase.OracleAsync(() => ProcessRunner.RunAsync("/usr/bin/python3", ["-c", ConfigParserCheck, before, after, Venv + "/bin"]));
+                var python = await fuzzCase.OracleAsync(() => ProcessRunner.RunAsync("/usr/bin/python3", ["-c", ConfigParserCheck, before, after, Venv + "/bin", .. (filters is null ? Array.Empty<string>() : [filters])]));
                 if (python.ExitCode != 0) throw new OracleFailure($"Python's configparser reads the edit wrongly: {python.Stderr.Trim().Split('\n')[^1]}\n--- edited\n{edited}");
             }
         }, _ => false, maxTime: TimeSpan.FromSeconds(5), maxBytes: 128L << 20);
@@ -104,12 +115,11 @@ public sealed class ActivationFuzzTests(ITestOutputHelper output) : IDisposable
     private static readonly string[] Users = ["nova", "nova_svc", "root", "neutron-agent"];
 
     /// <summary>
-    /// Found by this target (seed 4, iteration 137): ActivationPlanner's name checks end in <c>$</c>, which .NET also
-    /// matches before a final newline, so a rootwrap command "x\n" puts a line break into sudoers (and a console script
-    /// into its wrapper). ActivationPlanner belongs to the activation rework; once its PlainName and UserName patterns
-    /// end in <c>\z</c>, remove the Skip.
+    /// Found by this target (seed 4, iteration 137): ActivationPlanner's name checks ended in <c>$</c>, which .NET also
+    /// matches before a final newline, so a rootwrap command "x\n" put a line break into sudoers (and a console script
+    /// into its wrapper); they end in <c>\z</c> now.
     /// </summary>
-    [Fact(Skip = "ActivationPlanner's name patterns end in $ and let a trailing newline into sudoers (without this Skip, make fuzz TARGET=sudoers SEED=4 ITERATION=137 shows it)")]
+    [Fact]
     public Task Activation_files_from_hostile_names_are_refused_or_well_formed() =>
         FuzzRunner.RunAsync(output, "sudoers", ciIterations: 1000, async fuzzCase =>
         {
