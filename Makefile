@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 CONFIGURATION ?= Release
 
-.PHONY: env build test demo bench faults images publish-installer clean
+.PHONY: env build test ansible demo bench faults images publish-installer clean
 
 env:
 	./setup/ensure-env.sh
@@ -25,6 +25,11 @@ bench: env
 faults: env publish-installer
 	OSVA_INSTALLER_BINARY=$$PWD/out/installer/osva-install OSVA_FAULT_KILLS=200 dotnet test tests/Installer.Tests -c $(CONFIGURATION) --nologo \
 		--filter "FullyQualifiedName~ActivationCrashTests" --logger "console;verbosity=detailed"
+
+# The osva.venv role over three systemd host containers through Ansible (minutes; make test leaves it out). Prints the play recaps.
+ansible: env publish-installer
+	OSVA_INSTALLER_BINARY=$$PWD/out/installer/osva-install dotnet test tests/Installer.Tests -c $(CONFIGURATION) --nologo \
+		--filter "Category=AnsibleFleet" --logger "console;verbosity=detailed"
 
 images: env
 	dotnet run --project builder -c $(CONFIGURATION) -- image debian-12
