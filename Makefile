@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 CONFIGURATION ?= Release
 
-.PHONY: env build test demo bench faults fuzz trust-report images publish-installer clean
+.PHONY: env build test ansible demo bench faults fuzz trust-report images publish-installer clean
 
 env:
 	./setup/ensure-env.sh
@@ -43,6 +43,11 @@ fuzz:
 	OSVA_FUZZ_SEED=$$seed OSVA_FUZZ_ITERATIONS=$(or $(ITERATIONS),200000) OSVA_FUZZ_SECONDS=$(or $(BUDGET),120) \
 	OSVA_FUZZ_TARGET=$(TARGET) OSVA_FUZZ_ITERATION=$(ITERATION) \
 	dotnet test tests/Fuzz.Tests -c $(CONFIGURATION) --nologo --logger "console;verbosity=detailed"
+
+# The osva.venv role over three systemd host containers through Ansible (minutes; make test leaves it out). Prints the play recaps.
+ansible: env publish-installer
+	OSVA_INSTALLER_BINARY=$$PWD/out/installer/osva-install dotnet test tests/Installer.Tests -c $(CONFIGURATION) --nologo \
+		--filter "Category=AnsibleFleet" --logger "console;verbosity=detailed"
 
 images: env
 	dotnet run --project builder -c $(CONFIGURATION) -- image debian-12
