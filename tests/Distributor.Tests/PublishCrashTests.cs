@@ -169,7 +169,7 @@ public sealed class PublishCrashTests : IDisposable
             var left = rerun.ExitCode == 0 ? [] : new List<string> { $"rerun: {rerun}" };
             var after = await PublishCli.RunAsync(["verify", "nova", tag, .. storeArgs], Env);
             if (after.ExitCode != 0) left.Add($"not complete after the rerun: {after}");
-            if (store is not null) left.AddRange(Directory.EnumerateFiles(store, ".*.tmp", SearchOption.AllDirectories));
+            if (store is not null) left.AddRange(Directory.EnumerateFiles(Path.Combine(store, "nova"), ".*.tmp", SearchOption.AllDirectories));
             if (left.Count > 0)
             {
                 leftovers++;
