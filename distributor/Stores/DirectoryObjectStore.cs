@@ -43,6 +43,21 @@ internal sealed class DirectoryObjectStore(StoreLocation location) : IObjectStor
                 progress?.Report(n);
             }
         }, ct, Readable);
+        SweepDeadTemporaryFiles(PathOf(key));
+    }
+
+    /// <summary>
+    /// Temp files of <paramref name="path"/> (<c>.NAME.PID.GUID.tmp</c>) whose writer is gone: a publisher killed mid-copy
+    /// leaves one, and the copy that replaces it removes it. A writer still running keeps its own.
+    /// </summary>
+    private static void SweepDeadTemporaryFiles(string path)
+    {
+        var prefix = $".{Path.GetFileName(path)}.";
+        foreach (var temp in Directory.EnumerateFiles(Path.GetDirectoryName(path)!, prefix + "*.tmp"))
+        {
+            var pid = Path.GetFileName(temp)[prefix.Length..].Split('.')[0];
+            if (int.TryParse(pid, out var id) && id != Environment.ProcessId && !Directory.Exists($"/proc/{id}")) File.Delete(temp);
+        }
     }
 
     public async Task<bool> PutSmallAsync(string key, byte[] data, string? ifMatch, CancellationToken ct)
@@ -55,6 +70,7 @@ internal sealed class DirectoryObjectStore(StoreLocation location) : IObjectStor
             if (!ok) return false;
         }
         await AtomicFile.WriteAllBytesAsync(PathOf(key), data, ct, Readable);
+        SweepDeadTemporaryFiles(PathOf(key));
         return true;
     }
 

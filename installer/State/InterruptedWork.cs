@@ -54,8 +54,10 @@ internal static class InterruptedWork
             }
             foreach (var removing in removals)
             {
-                // removing.<tag>.<32 hex digits>
-                var tag = Path.GetFileName(removing)[RemovingPrefix.Length..^33];
+                // removing.<tag>.<32 hex digits>; any other name is not ours to settle and goes with the staging directory.
+                var name = Path.GetFileName(removing);
+                if (name.Length < RemovingPrefix.Length + 34) continue;
+                var tag = name[RemovingPrefix.Length..^33];
                 if (state.Find(tag) is { } listed && !Directory.Exists(env.HostPath(listed.InstallPath)))
                 {
                     await Console.Error.WriteLineAsync($"osva-install: recovering a removal of {service} {tag} interrupted before it was recorded: finishing it");

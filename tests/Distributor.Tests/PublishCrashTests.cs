@@ -124,6 +124,25 @@ public sealed class PublishCrashTests : IDisposable
         await KillRunsAsync("publish-dir", ["--store", store], store);
     }
 
+    [Fact]
+    public async Task Publishing_again_removes_the_temp_file_a_killed_publisher_left_in_a_directory_store()
+    {
+        var store = _work.Combine("store");
+        var artifact = await PublishTestArtifacts.WriteLargeAsync(_work.Combine("out"), "nova", "1.0.0", 1L << 20);
+        var gone = Process.Start("true")!;
+        await gone.WaitForExitAsync();
+        var folder = Path.Combine(store, "nova", "1.0.0");
+        Directory.CreateDirectory(folder);
+        var killed = Path.Combine(folder, $".{artifact.Id.ArchiveFileName}.{gone.Id}.{Guid.NewGuid():N}.tmp");
+        await File.WriteAllBytesAsync(killed, new byte[4096]);
+
+        var publish = await PublishCli.RunAsync(["publish", artifact.Directory, "--store", store], Env);
+
+        Assert.True(publish.ExitCode == 0, publish.ToString());
+        Assert.False(File.Exists(killed), "the dead publisher's temp file is left");
+        Assert.Empty(Directory.EnumerateFiles(store, ".*.tmp", SearchOption.AllDirectories));
+    }
+
     /// <summary>
     /// Publishes one tag unkilled to time it, then <see cref="Kills"/> new tags, each killed after a random share of that
     /// time: every tag the store then lists must verify, and publishing the same tag again must complete it and verify,
@@ -169,7 +188,7 @@ public sealed class PublishCrashTests : IDisposable
             var left = rerun.ExitCode == 0 ? [] : new List<string> { $"rerun: {rerun}" };
             var after = await PublishCli.RunAsync(["verify", "nova", tag, .. storeArgs], Env);
             if (after.ExitCode != 0) left.Add($"not complete after the rerun: {after}");
-            if (store is not null) left.AddRange(Directory.EnumerateFiles(store, ".*.tmp", SearchOption.AllDirectories));
+            if (store is not null) left.AddRange(Directory.EnumerateFiles(Path.Combine(store, "nova"), ".*.tmp", SearchOption.AllDirectories));
             if (left.Count > 0)
             {
                 leftovers++;

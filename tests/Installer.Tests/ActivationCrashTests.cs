@@ -75,6 +75,28 @@ public sealed class ActivationCrashTests
             converged: s => s.Find("1.0.0") is null && s.Active == "3.0.0", reset: () => ReinstallAsync(host, "1.0.0"));
     }
 
+    [Fact]
+    public async Task A_removal_killed_after_its_rename_is_finished_and_an_unrecorded_install_taken_out_by_the_next_run()
+    {
+        using var host = await ThreeTagsAsync();
+        // What kills leave: 1.0.0 renamed aside by an uninstall but still listed; 4.0.0 renamed into place but never recorded.
+        Directory.CreateDirectory(host.OnDisk("/openstack/venvs/.staging/demo"));
+        Directory.Move(host.OnDisk("/openstack/venvs/demo-1.0.0"), host.OnDisk($"/openstack/venvs/.staging/demo/removing.1.0.0.{Guid.NewGuid():N}"));
+        Directory.CreateDirectory(host.OnDisk("/openstack/venvs/demo-4.0.0/bin"));
+        await File.WriteAllTextAsync(host.OnDisk("/var/lib/osva/demo/4.0.0.installing"), "/openstack/venvs/demo-4.0.0\n");
+
+        var doctor = await Cli.RunAsync("doctor", "demo", "--root", host.Root);
+
+        Assert.True(doctor.ExitCode == 0, doctor.ToString());
+        Assert.Contains("recovering a removal of demo 1.0.0", doctor.Stderr, StringComparison.Ordinal);
+        Assert.Contains("recovering an install of demo 4.0.0", doctor.Stderr, StringComparison.Ordinal);
+        var state = await host.StateAsync("demo");
+        Assert.Equal(["2.0.0", "3.0.0"], state.Installed.Select(t => t.Tag).Order());
+        Assert.False(File.Exists(host.OnDisk("/var/lib/osva/demo/1.0.0.manifest.json")));
+        Assert.Empty(await BrokenAsync(host));
+        Assert.Empty(Interrupted(host));
+    }
+
     // disable: when `osva-install disable SERVICE` lands, add its stage here (kills, then the host has no active tag
     // or the old one, and a rerun converges), with a reset that switches back. Issue 10, point 5.
 
