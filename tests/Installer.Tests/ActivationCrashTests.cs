@@ -17,6 +17,8 @@ namespace OsVenvArtifacts.Installer.Tests;
 /// </summary>
 public sealed class ActivationCrashTests
 {
+    private static readonly string[] ActivationFiles = ["/etc/systemd/system/demo-api.service.d/osva-venv.conf", "/etc/sudoers.d/demo_osva", "/usr/local/bin/osva-hello-manage"];
+
     private static int Kills => int.TryParse(Environment.GetEnvironmentVariable("OSVA_FAULT_KILLS"), out var n) ? n : 3;
 
     [Fact]
@@ -97,8 +99,42 @@ public sealed class ActivationCrashTests
         Assert.Empty(Interrupted(host));
     }
 
-    // disable: when `osva-install disable SERVICE` lands, add its stage here (kills, then the host has no active tag
-    // or the old one, and a rerun converges), with a reset that switches back. Issue 10, point 5.
+    [Fact]
+    public async Task A_disable_killed_at_any_point_leaves_the_venv_or_the_packages_in_charge_and_a_rerun_converges()
+    {
+        using var host = new ScratchHost();
+        // What the service's distro packages left: a sudoers rule for their rootwrap and a rootwrap.conf.
+        var packaged = new Dictionary<string, string>
+        {
+            ["/etc/sudoers.d/demo-common"] = "demo ALL = (root) NOPASSWD: /usr/bin/demo-rootwrap /etc/demo/rootwrap.conf *\n",
+            ["/etc/demo/rootwrap.conf"] = "[DEFAULT]\nfilters_path=/etc/demo/rootwrap.d\nexec_dirs=/sbin,/usr/sbin,/bin,/usr/bin\n",
+        };
+        foreach (var (hostPath, text) in packaged)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(host.OnDisk(hostPath))!);
+            await File.WriteAllTextAsync(host.OnDisk(hostPath), text);
+        }
+        await host.PublishAsync(ScratchHost.Demo("1.0.0"));
+        await host.InstallAsync("demo", "1.0.0");
+
+        await KillRunsAsync(host, "disable", _ => ["disable", "demo"],
+            converged: s => s.Disabled,
+            reset: () => host.Lifecycle.SwitchAsync(new SwitchOptions("demo", "1.0.0", new ActivationSettings(), false), default),
+            check: async () =>
+            {
+                var state = await host.StateAsync("demo");
+                if (!state.Disabled) return await BrokenAsync(host);
+                // Disabled: the packages' files are back as they were, none of osva's activation files is left.
+                var problems = packaged.Where(p => !File.Exists(host.OnDisk(p.Key)) || File.ReadAllText(host.OnDisk(p.Key)) != p.Value)
+                    .Select(p => $"{p.Key} is not the packaged file").ToList();
+                problems.AddRange(ActivationFiles.Where(f => File.Exists(host.OnDisk(f))).Select(f => $"{f} is left while disabled"));
+                if (Directory.Exists(host.OnDisk("/var/lib/osva/demo/originals")) && Directory.EnumerateFiles(host.OnDisk("/var/lib/osva/demo/originals"), "*", SearchOption.AllDirectories).Any())
+                {
+                    problems.Add("originals/ still holds files while disabled");
+                }
+                return problems;
+            });
+    }
 
     /// <summary>1.0.0 (large, so removing it takes a while), 2.0.0 and 3.0.0 installed; 3.0.0 active, 2.0.0 previous.</summary>
     private static async Task<ScratchHost> ThreeTagsAsync()
@@ -129,8 +165,10 @@ public sealed class ActivationCrashTests
     /// Runs the command once unkilled to time it (then resets), then <see cref="Kills"/> times: kill after a random
     /// share of that time, doctor, check the host works, run the command again, check it converged with nothing left.
     /// </summary>
-    private static async Task KillRunsAsync(ScratchHost host, string stage, Func<Random, string[]> command, Func<ServiceState, bool> converged, Func<Task> reset)
+    private static async Task KillRunsAsync(ScratchHost host, string stage, Func<Random, string[]> command, Func<ServiceState, bool> converged, Func<Task> reset,
+        Func<Task<List<string>>>? check = null)
     {
+        check ??= () => BrokenAsync(host);
         var seed = Environment.TickCount;
         var random = new Random(seed);
         var timer = Stopwatch.StartNew();
@@ -152,7 +190,7 @@ public sealed class ActivationCrashTests
 
             var doctor = await Cli.RunAsync("doctor", "demo", "--root", host.Root);
             var problems = doctor.ExitCode == 0 ? [] : new List<string> { $"doctor: {doctor}" };
-            problems.AddRange(await BrokenAsync(host));
+            problems.AddRange(await check());
             if (problems.Count > 0)
             {
                 broken++;
@@ -163,7 +201,7 @@ public sealed class ActivationCrashTests
             var left = rerun.ExitCode == 0 ? [] : new List<string> { $"rerun: {rerun}" };
             if (rerun.ExitCode == 0 && !converged(await host.StateAsync("demo"))) left.Add("rerun did not reach the command's end state");
             left.AddRange(Interrupted(host));
-            left.AddRange(await BrokenAsync(host));
+            left.AddRange(await check());
             var flock = await ProcessRunner.RunAsync("flock", ["-n", Path.Combine(host.Environment.StateDirectory, "demo.lock"), "true"]);
             if (flock.ExitCode != 0) left.Add($"the service lock is still held: {flock}");
             if (left.Count > 0)

@@ -143,7 +143,7 @@ public sealed class AnsibleRoleTests(AnsibleFleet fleet, ITestOutputHelper outpu
     }
 
     [DockerAndAnsibleFact]
-    public async Task Role_enables_converges_checks_upgrades_downgrades_and_a_rolling_upgrade_stops_at_the_failing_host()
+    public async Task Role_enables_converges_checks_upgrades_downgrades_a_rolling_upgrade_stops_at_the_failing_host_and_disable_hands_back()
     {
         var key = Path.Combine(fleet.Work.Path, "release.pub");
         await ProcessRunner.RunAsync("sh", ["-c", $"openssl ecparam -name prime256v1 -genkey -noout | openssl ec -pubout -out {key}"]);
@@ -201,5 +201,18 @@ public sealed class AnsibleRoleTests(AnsibleFleet fleet, ITestOutputHelper outpu
         await AssertFleetAsync(B, A, 0);
         await AssertFleetAsync(A, A, 1, 2);
         Assert.Equal(host3, await fleet.Hosts[2].ShAsync("cat /var/lib/osva/nova.json /etc/ansible/facts.d/osva.fact") + await TreeAsync(fleet.Hosts[2]));
+
+        // nova_venv_enabled back to false after it was true: the role disables nova (its unit runs the packaged program
+        // again, the venvs stay), neutron is not touched, and a second run changes nothing.
+        string[] novaOff = ["nova_venv_enabled=false", "neutron_venv_enabled=true"];
+        var neutronPid = await PidAsync(fleet.Hosts[2], "neutron-server");
+        var disable = await PlaybookAsync("nova_venv_enabled=false after true, host3", novaOff, null, "--limit", "host3");
+        Assert.True(disable.Process.ExitCode == 0 && disable.Recaps["host3"].Changed > 0, disable.Process.ToString());
+        Assert.Contains("/bin/sleep", await RunningAsync(fleet.Hosts[2], "nova-api"), StringComparison.Ordinal);
+        Assert.Equal(neutronPid, await PidAsync(fleet.Hosts[2], "neutron-server"));
+        Assert.Contains("disabled", await fleet.Hosts[2].ShAsync("osva-install list nova"), StringComparison.Ordinal);
+        Assert.Equal("", await fleet.Hosts[2].ShAsync("ls /etc/systemd/system/nova-api.service.d 2>/dev/null; ls /etc/sudoers.d | grep nova || true"));
+        var disabledAgain = await PlaybookAsync("nova_venv_enabled=false again, host3", novaOff, null, "--limit", "host3");
+        Assert.True(disabledAgain.Process.ExitCode == 0 && disabledAgain.Recaps["host3"].Changed == 0, disabledAgain.Process.ToString());
     }
 }
