@@ -66,6 +66,17 @@ internal static partial class ActivationPlanner
         if (rootwrap?.ConfigPath is { } configPath)
         {
             InstallerEnvironment.CheckInstallPath(configPath);
+            // The manifest is the build's word: it may edit the service's own rootwrap.conf, never another host file.
+            if (!configPath.StartsWith($"/etc/{service}/", StringComparison.Ordinal) || !configPath.EndsWith(".conf", StringComparison.Ordinal))
+            {
+                throw new InstallerException("OSVA-I076", $"the manifest's rootwrap config {configPath} is not a .conf file under /etc/{service}/",
+                    "rebuild the artifact with rootwrap.configPath such as /etc/" + service + "/rootwrap.conf");
+            }
+            if (rootwrap.FiltersDir is { } filtersDir && filtersDir.Trim('/').Split('/').Any(part => !PlainName().IsMatch(part)))
+            {
+                throw new InstallerException("OSVA-I076", $"the manifest's rootwrap filters directory '{filtersDir}' is not a plain path inside the venv",
+                    "rebuild the artifact with rootwrap.filtersDir such as etc/" + service + "/rootwrap.d");
+            }
             var existing = File.Exists(env.HostPath(configPath)) ? await File.ReadAllTextAsync(env.HostPath(configPath), ct) : null;
             var ours = state.Installed.Select(t => t.InstallPath + "/").Append(manifest.InstallPath + "/").Append(venv + "/").ToList();
             var siblings = Path.GetDirectoryName(venv) + "/" + service + "-";
@@ -239,14 +250,24 @@ internal static partial class ActivationPlanner
             units.RemoveAll(u => u.Item1 == name);
             units.Add((name, exec, true));
         }
-        foreach (var (name, _, _) in units) CheckName(name, "unit name");
+        foreach (var (name, _, named) in units)
+        {
+            CheckName(name, "unit name");
+            // The build may point only the service's own units at its venv; any other unit takes the deployer's --unit.
+            if (!named && name != manifest.Service && !name.StartsWith(manifest.Service + "-", StringComparison.Ordinal))
+            {
+                throw new InstallerException("OSVA-I076", $"the manifest names unit {name}, which is not {manifest.Service}'s (its units are {manifest.Service} or {manifest.Service}-*)",
+                    $"if {name} should run from this venv, name it yourself: --unit {name}=SCRIPT");
+            }
+        }
         return units;
     }
 
     /// <summary>The drop-in's ExecStart: a console script name becomes the venv's bin path; a path into the built venv is moved with it.</summary>
     private static string ExecPath(string exec, string venv, string builtFor)
     {
-        if (exec.Contains('\n', StringComparison.Ordinal)) throw new InstallerException("OSVA-I003", "a unit's ExecStart spans lines", "give one command line");
+        // systemd ends a line at \r and \0 as well as \n: any control character could start a directive of its own.
+        if (exec.Any(char.IsControl)) throw new InstallerException("OSVA-I003", "a unit's ExecStart holds a control character", "give one command line");
         var program = exec.Split(' ', 2)[0];
         var rest = exec[program.Length..];
         if (program.StartsWith(builtFor + "/", StringComparison.Ordinal)) return venv + program[builtFor.Length..] + rest;

@@ -185,6 +185,36 @@ public sealed class MigrationTests
         Assert.Equal(before, after.ToDictionary());
     }
 
+    [Theory]
+    [InlineData("unit-of-another-service", "OSVA-I076")]
+    [InlineData("exec-start-with-carriage-return", "OSVA-I003")]
+    [InlineData("rootwrap-config-elsewhere", "OSVA-I076")]
+    [InlineData("filters-dir-leaving-the-venv", "OSVA-I076")]
+    [InlineData("filters-dir-adding-a-directory", "OSVA-I076")]
+    public async Task A_manifest_reaching_past_its_service_is_refused_and_nothing_written(string attack, string code)
+    {
+        using var host = new ScratchHost();
+        PackagedNova(host);
+        host.AddUnit("ssh");
+        var b = Nova("1.0.0");
+        switch (attack)
+        {
+            case "unit-of-another-service": b.Systemd = new SystemdHints { Units = [new SystemdUnit("ssh", "nova-api")] }; break;
+            case "exec-start-with-carriage-return": b.Systemd = new SystemdHints { Units = [new SystemdUnit("nova-api", "nova-api --x\rUser=root")] }; break;
+            case "rootwrap-config-elsewhere": b.Rootwrap = b.Rootwrap! with { ConfigPath = "/etc/shadow" }; break;
+            case "filters-dir-leaving-the-venv": b.Rootwrap = b.Rootwrap! with { FiltersDir = "../../../tmp" }; break;
+            default: b.Rootwrap = b.Rootwrap! with { FiltersDir = "etc/nova/rootwrap.d,/tmp" }; break;
+        }
+        await InstallStore.AddAsync(host.Store, b, host.Work);
+        var before = host.ServiceFiles();
+
+        var run = await Cli.RunAsync("install", "nova", "1.0.0", "--store", host.Store, "--root", host.Root, "--install-rootwrap-filters");
+
+        Assert.True(run.ExitCode != 0 && run.Stderr.Contains(code, StringComparison.Ordinal), run.ToString());
+        var after = host.ServiceFiles().Where(f => !f.Key.Contains("/var/lib/osva/", StringComparison.Ordinal));
+        Assert.Equal(before, after.ToDictionary());
+    }
+
     [Fact]
     public async Task Rootwrap_conf_leads_exec_dirs_with_the_venv_keeps_every_other_line_and_adds_the_venv_filters_after_the_packaged_ones()
     {
