@@ -182,8 +182,17 @@ internal sealed class InstallOperation(InstallerEnvironment env)
                 Directory.Move(venvDir, Path.Combine(Path.GetDirectoryName(unpackDir)!, $"leftover.{Guid.NewGuid():N}"));
             }
             await _target.WriteIntentAsync(service, tag, installPath, c);
-            // Fails if anything took the path since EnsureFreeAsync: rename(2) never replaces a non-empty directory.
-            Directory.Move(unpackDir, venvDir);
+            try
+            {
+                // Fails if anything took the path since EnsureFreeAsync: rename(2) never replaces a non-empty directory.
+                Directory.Move(unpackDir, venvDir);
+            }
+            catch
+            {
+                // What is at the path now is not ours: the intent must not let a later run take it out.
+                _target.DeleteIntent(service, tag);
+                throw;
+            }
             try
             {
                 Native.SyncDirectory(parent);
