@@ -33,7 +33,8 @@ public sealed class DemoReleaseFixture : IAsyncLifetime, IDisposable
         }
 
         var src = _work.Combine("src");
-        string[] projects = [PythonProjects.WriteHello(src, version: "1.0.0"), PythonProjects.WriteHello(src, version: "2.0.0")];
+        // demo-rootwrap: the release names it as the rootwrap command, and the installer writes no sudoers rule for a program the venv lacks.
+        string[] projects = [PythonProjects.WriteHello(src, version: "1.0.0", rootwrapScript: "demo-rootwrap"), PythonProjects.WriteHello(src, version: "2.0.0", rootwrapScript: "demo-rootwrap")];
         if (!await SucceedsAsync(OsvaPrograms.BuildAsync(["wheels", .. projects, "--out", Wheelhouse]))) return;
 
         // A release lists each service once: the two tags are two releases built into one output directory.

@@ -10,7 +10,7 @@ public static class PythonProjects
     /// <summary>A pure-Python distribution with console scripts that print a known line.</summary>
     /// <returns>The project directory.</returns>
     public static string WriteHello(string parent, string name = "osva-demo-hello", string version = "1.0.0",
-        string script = "osva-hello", string greeting = "hello from osva", IEnumerable<string>? requires = null)
+        string script = "osva-hello", string greeting = "hello from osva", IEnumerable<string>? requires = null, string? rootwrapScript = null)
     {
         var module = name.Replace('-', '_');
         var dir = Path.Combine(parent, $"{name}-{version}");
@@ -40,7 +40,7 @@ public static class PythonProjects
                 install_requires=[{{installRequires}}],
                 entry_points={'console_scripts': [
                     '{{script}} = {{module}}.cli:main',
-                    '{{script}}-manage = {{module}}.cli:manage',
+                    '{{script}}-manage = {{module}}.cli:manage',{{(rootwrapScript is null ? "" : $"\n        '{rootwrapScript} = {module}.cli:manage',")}}
                 ]},
             )
             """);
