@@ -53,7 +53,8 @@ public static class ArtifactJson
     /// A null list, or a null in one, passes the source-generated reader even with RespectNullableAnnotations (it checks
     /// members, not items), and every reader of these types assumes neither (found by make fuzz).
     /// </summary>
-    private static bool HasNull<T>(IEnumerable<T>? items) => items is null || items.Any(i => i is null);
+    /// <summary>A list JSON left null, or holding a null: what a damaged or hostile file looks like after reading.</summary>
+    public static bool HasNull<T>(IEnumerable<T>? items) => items is null || items.Any(i => i is null);
 
     private static ArtifactFormatException NullList(string source, string type) =>
         new("OSVA-A010", $"{source} is not a valid {type}: a list in it is null or holds null",

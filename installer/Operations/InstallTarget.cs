@@ -12,8 +12,6 @@ namespace OsVenvArtifacts.Installer.Operations;
 /// </summary>
 internal sealed class InstallTarget(InstallerEnvironment env)
 {
-    private const string IntentSuffix = ".installing";
-
     public string Choose(string service, string tag, string? requested)
     {
         var root = env.Config.VenvsRoot;
@@ -65,7 +63,7 @@ internal sealed class InstallTarget(InstallerEnvironment env)
         return File.Exists(intent) && File.ReadAllText(intent).TrimEnd('\n') == path;
     }
 
-    private string IntentFile(string service, string tag) => Path.Combine(env.ServiceDataDirectory(service), tag + IntentSuffix);
+    private string IntentFile(string service, string tag) => Path.Combine(env.ServiceDataDirectory(service), tag + InterruptedWork.IntentSuffix);
 
     private async Task<List<(string Service, InstalledTag Tag)>> RecordedAsync(CancellationToken ct)
     {

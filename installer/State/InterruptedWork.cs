@@ -10,7 +10,8 @@ namespace OsVenvArtifacts.Installer.State;
 /// </summary>
 internal static class InterruptedWork
 {
-    private const string IntentSuffix = ".installing";
+    /// <summary>The intent file an install writes before its rename: <c>&lt;tag&gt;.installing</c> in the service's data directory.</summary>
+    public const string IntentSuffix = ".installing";
     private const string RemovingPrefix = "removing.";
 
     /// <summary>Where a removal renames a venv before deleting it: only this service's staging, which every run sweeps.</summary>

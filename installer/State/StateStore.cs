@@ -36,15 +36,14 @@ internal sealed class StateStore(InstallerEnvironment env)
         if (state.SchemaVersion < 1) throw Damaged(path, service, $"schema {state.SchemaVersion} is no schema osva-install writes");
         if (state.Service != service) throw Damaged(path, service, $"it is the state of '{state.Service}'");
         // Null lists and null items pass the reader (it checks members, not items); every command assumes neither (found by make fuzz).
-        if (HasNull(state.Installed) || HasNull(state.History) || state.IndexVersions is null
-            || state.Activation is { } activation && (HasNull(activation.Units) || HasNull(activation.Files)))
+        if (ArtifactJson.HasNull(state.Installed) || ArtifactJson.HasNull(state.History) || state.IndexVersions is null
+            || state.Activation is { } activation && (ArtifactJson.HasNull(activation.Units) || ArtifactJson.HasNull(activation.Files)))
         {
             throw Damaged(path, service, "it lists null entries");
         }
         return state;
     }
 
-    private static bool HasNull<T>(IEnumerable<T>? items) => items is null || items.Any(i => i is null);
 
     private static InstallerException Damaged(string path, string service, string problem, Exception? inner = null) =>
         new("OSVA-I061", $"state file {path} is damaged: {problem}",
