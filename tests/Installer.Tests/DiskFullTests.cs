@@ -26,10 +26,7 @@ public sealed class DiskFullTests
 
         Assert.Equal("OSVA-I040", e.Code);
         Assert.Contains("ran out of space", e.Message, StringComparison.Ordinal);
-        Assert.Equal(before, host.ServiceFiles());
-        Assert.Equal("1.0.0", (await host.StateAsync("demo")).Active);
-        Assert.False(Directory.Exists(host.OnDisk("/openstack/venvs/demo-2.0.0")));
-        Assert.Empty(Directory.EnumerateFileSystemEntries(host.OnDisk("/openstack/venvs/.staging")));
+        await AssertNothingInstalledAsync(host, before);
         Assert.True((await host.Lifecycle.VerifyAsync(new VerifyOptions("demo", "1.0.0"), default)).Ok);
         Assert.Equal(free, new DriveInfo(host.OnDisk("/openstack/venvs")).AvailableFreeSpace);
         run.Held();
@@ -53,10 +50,7 @@ public sealed class DiskFullTests
         Assert.Equal("OSVA-I040", e.Code);
         Assert.Contains("nothing was installed", e.Hint, StringComparison.Ordinal);
         Assert.Contains(".partial", e.InnerException?.Message, StringComparison.Ordinal);
-        Assert.Equal(before, host.ServiceFiles());
-        Assert.Equal("1.0.0", (await host.StateAsync("demo")).Active);
-        Assert.False(Directory.Exists(host.OnDisk("/openstack/venvs/demo-2.0.0")));
-        Assert.Empty(Directory.EnumerateFileSystemEntries(host.OnDisk("/openstack/venvs/.staging")));
+        await AssertNothingInstalledAsync(host, before);
         Assert.Equal(free, new DriveInfo(host.OnDisk("/openstack/venvs/.staging")).AvailableFreeSpace);
         run.Held();
     }
@@ -78,10 +72,7 @@ public sealed class DiskFullTests
 
         Assert.Equal("OSVA-I040", e.Code);
         Assert.Contains("nothing was installed", e.Hint, StringComparison.Ordinal);
-        Assert.Equal(before, host.ServiceFiles());
-        Assert.Equal("1.0.0", (await host.StateAsync("demo")).Active);
-        Assert.False(Directory.Exists(host.OnDisk("/openstack/venvs/demo-2.0.0")));
-        Assert.Empty(Directory.EnumerateFileSystemEntries(host.OnDisk("/openstack/venvs/.staging")));
+        await AssertNothingInstalledAsync(host, before);
         Assert.Empty(Directory.EnumerateFiles(host.OnDisk("/var/lib/osva"), "*.tmp", SearchOption.AllDirectories));
         Assert.Equal(0, new DriveInfo(host.OnDisk("/var/lib/osva")).AvailableFreeSpace);
         run.Held();
@@ -135,10 +126,7 @@ public sealed class DiskFullTests
                 Assert.Equal("OSVA-I040", e.Code);
                 Assert.Contains("nothing was installed", e.Hint, StringComparison.Ordinal);
             }
-            Assert.Equal(before, host.ServiceFiles());
-            Assert.Equal("1.0.0", (await host.StateAsync("demo")).Active);
-            Assert.False(Directory.Exists(host.OnDisk("/openstack/venvs/demo-2.0.0")));
-            Assert.Empty(Directory.EnumerateFileSystemEntries(host.OnDisk("/openstack/venvs/.staging")));
+            await AssertNothingInstalledAsync(host, before);
         }
         Assert.True(outcomes.Count(o => o.Contains("OSVA-I040", StringComparison.Ordinal)) >= 2, string.Join('\n', outcomes));
         Assert.True(outcomes.Any(o => o.Contains("because the disk was full", StringComparison.Ordinal)), "no size reached a file's preallocation:\n" + string.Join('\n', outcomes));
@@ -316,5 +304,14 @@ public sealed class DiskFullTests
         }
 
         public async ValueTask DisposeAsync() => await ProcessRunner.RunAsync("umount", [path]);
+    }
+
+    /// <summary>The failed install of 2.0.0 left the host as it was: its files, 1.0.0 active, no 2.0.0 venv, nothing in staging.</summary>
+    private static async Task AssertNothingInstalledAsync(ScratchHost host, Dictionary<string, string> before)
+    {
+        Assert.Equal(before, host.ServiceFiles());
+        Assert.Equal("1.0.0", (await host.StateAsync("demo")).Active);
+        Assert.False(Directory.Exists(host.OnDisk("/openstack/venvs/demo-2.0.0")));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(host.OnDisk("/openstack/venvs/.staging")));
     }
 }
