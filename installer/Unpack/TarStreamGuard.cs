@@ -22,6 +22,10 @@ internal sealed class TarStreamGuard(Stream inner, long tarSize, string archive)
     private readonly byte[] _header = new byte[Block];
     private long _nextHeader;
     private bool _headersEnded;
+    // The data of the last GNU long name/link or PAX entry: from _metaStart, checked up to _metaFrom, the name or records end at
+    // _metaEnd, its block's padding at _metaPadEnd.
+    private long _metaStart, _metaFrom, _metaEnd, _metaPadEnd;
+    private bool _metaIsName, _metaNulSeen;
 
     public override bool CanRead => true;
     public override bool CanSeek => false;
@@ -112,6 +116,7 @@ internal sealed class TarStreamGuard(Stream inner, long tarSize, string archive)
     private void WalkHeaders(ReadOnlySpan<byte> read)
     {
         var position = _position;
+        CheckMetadata(read, position);
         while (!_headersEnded && _nextHeader < position + read.Length)
         {
             var from = (int)Math.Max(0, _nextHeader - position);
@@ -120,7 +125,35 @@ internal sealed class TarStreamGuard(Stream inner, long tarSize, string archive)
             read.Slice(from, take).CopyTo(_header.AsSpan(filled));
             if (filled + take < Block) return;
             CheckHeader();
+            CheckMetadata(read, position);
         }
+    }
+
+    /// <summary>
+    /// GNU tar and Python read a long name (or link) up to its first NUL in whole blocks, whatever its size field
+    /// says, and Python reads PAX records from the whole blocks; System.Formats.Tar and bsdtar read exactly the size
+    /// (found by fuzzing, seed 403183613 iteration 6268). So a long name holds no NUL but trailing ones, and the
+    /// padding after either is zeros: then every reader reads the same name.
+    /// </summary>
+    private void CheckMetadata(ReadOnlySpan<byte> read, long position)
+    {
+        var end = Math.Min(_metaPadEnd, position + read.Length);
+        for (var at = Math.Max(_metaFrom, position); at < end; at++)
+        {
+            var b = read[(int)(at - position)];
+            if (at >= _metaEnd)
+            {
+                if (b != 0) throw Damaged($"the block of the long name or PAX records at byte {_metaEnd} goes on past the size its header states");
+            }
+            else if (!_metaIsName) { }
+            else if (b == 0)
+            {
+                if (at == _metaStart) throw Damaged($"the long name at byte {_metaStart} is empty");
+                _metaNulSeen = true;
+            }
+            else if (_metaNulSeen) throw Damaged($"the long name before byte {_metaEnd} goes on past a NUL");
+        }
+        _metaFrom = Math.Max(_metaFrom, end);
     }
 
     private void CheckHeader()
@@ -147,6 +180,15 @@ internal sealed class TarStreamGuard(Stream inner, long tarSize, string archive)
         }
         var size = header[156] is (byte)'1' or (byte)'2' or (byte)'3' or (byte)'4' or (byte)'5' or (byte)'6' ? 0 : Size(header.Slice(124, 12));
         if (size < 0 || size > tarSize) throw Damaged($"the header at byte {_nextHeader} states a size past the tar's end");
+        if (header[156] is (byte)'L' or (byte)'K' or (byte)'x' or (byte)'g')
+        {
+            _metaIsName = header[156] is (byte)'L' or (byte)'K';
+            if (_metaIsName && size == 0) throw Damaged($"the long name at byte {_nextHeader} is empty");
+            _metaStart = _metaFrom = _nextHeader + Block;
+            _metaEnd = _metaFrom + size;
+            _metaPadEnd = _metaFrom + (size + Block - 1) / Block * Block;
+            _metaNulSeen = false;
+        }
         _nextHeader += Block + (size + Block - 1) / Block * Block;
     }
 

@@ -92,7 +92,6 @@ public sealed class ActivationFuzzTests(ITestOutputHelper output) : IDisposable
             else existing = Encoding.UTF8.GetString(mutator.Bytes(Seeds.Utf8(ConfSeed), [Seeds.Utf8(ConfSeed)]));
             fuzzCase.Input = existing is null ? [] : Seeds.Utf8(existing);
             // As the planner calls it: this service's venvs are its own exec_dirs (and filter dirs), the rest is kept.
-            static bool Ours(string dir) => dir.StartsWith("/openstack/venvs/nova-", StringComparison.Ordinal);
             var filters = fuzzCase.Iteration % 2 == 0 ? Venv + "/etc/nova/rootwrap.d" : null;
             var edited = RootwrapConf.Edit(existing, "nova", Venv + "/bin", filters, Ours);
             RootwrapConf.FiltersPath(edited);
@@ -103,14 +102,44 @@ public sealed class ActivationFuzzTests(ITestOutputHelper output) : IDisposable
             }
             if (existing is not null && fuzzCase.Iteration % 20 == 0 && !existing.Contains('\0', StringComparison.Ordinal))
             {
-                var before = Path.Combine(_scratch.Path, "before.conf");
-                var after = Path.Combine(_scratch.Path, "after.conf");
-                await File.WriteAllTextAsync(before, existing);
-                await File.WriteAllTextAsync(after, edited);
-                var python = await fuzzCase.OracleAsync(() => ProcessRunner.RunAsync("/usr/bin/python3", ["-c", ConfigParserCheck, before, after, Venv + "/bin", .. (filters is null ? Array.Empty<string>() : [filters])]));
-                if (python.ExitCode != 0) throw new OracleFailure($"Python's configparser reads the edit wrongly: {python.Stderr.Trim().Split('\n')[^1]}\n--- edited\n{edited}");
+                await fuzzCase.OracleAsync(async () =>
+                {
+                    await CheckWithConfigParserAsync(existing, edited, filters);
+                    return true;
+                });
             }
         }, _ => false, maxTime: TimeSpan.FromSeconds(5), maxBytes: 128L << 20);
+
+    /// <summary>Inputs fuzzing found (seed 403183613): a value continued on an indented line, a section header with text
+    /// after its bracket, a key Python reads past a line it reports.</summary>
+    [Theory]
+    [InlineData("continued-value", "[DEFAULT]\nfilters_path=/etc/nova/rootwrap.d,/usr/share/nova/rootwrap\n \u2028x\n  /more,\n\n  /after-blank\nexec_dirs=/bin\n")]
+    [InlineData("header-with-trailing-text", "# rootwrap\n[DEFAULT]# comment after the bracket\nexec_dirs=/a\nfilters_path=/f\n")]
+    [InlineData("key-after-a-reported-line", "[DEFAULT]\n\u202e\n\u2028exec_di512rs\nexec_dirs=/openstack/venvs/nova-30.0.0/bin,/sbin\n")]
+    [InlineData("colon-and-upper-case-key", "[DEFAULT]\nEXEC_DIRS : /sbin\r\nfilters_path:/f\r[x]\n  [y]\n")]
+    [InlineData("no-default-section", "  \n[xenapi]\n  url=<None>\n")]
+    public async Task Rootwrap_conf_inputs_fuzzing_found_are_read_as_oslo_rootwrap_reads_them(string name, string existing)
+    {
+        _ = name;
+        foreach (var filters in new[] { Venv + "/etc/nova/rootwrap.d", null })
+        {
+            var edited = RootwrapConf.Edit(existing, "nova", Venv + "/bin", filters, Ours);
+            Assert.Equal(edited, RootwrapConf.Edit(edited, "nova", Venv + "/bin", filters, Ours));
+            await CheckWithConfigParserAsync(existing, edited, filters);
+        }
+    }
+
+    private static bool Ours(string dir) => dir.StartsWith("/openstack/venvs/nova-", StringComparison.Ordinal);
+
+    private async Task CheckWithConfigParserAsync(string existing, string edited, string? filters)
+    {
+        var before = Path.Combine(_scratch.Path, "before.conf");
+        var after = Path.Combine(_scratch.Path, "after.conf");
+        await File.WriteAllTextAsync(before, existing);
+        await File.WriteAllTextAsync(after, edited);
+        var python = await ProcessRunner.RunAsync("/usr/bin/python3", ["-c", ConfigParserCheck, before, after, Venv + "/bin", .. (filters is null ? Array.Empty<string>() : [filters])]);
+        if (python.ExitCode != 0) throw new OracleFailure($"Python's configparser reads the edit wrongly: {python.Stderr.Trim().Split('\n')[^1]}\n--- edited\n{edited}");
+    }
 
     private static readonly string[] Users = ["nova", "nova_svc", "root", "neutron-agent"];
 

@@ -1,3 +1,4 @@
+using System.Text;
 using OsVenvArtifacts.TestSupport;
 
 namespace OsVenvArtifacts.Installer.Tests;
@@ -18,6 +19,9 @@ public sealed class HostileCorpusTests
     [InlineData("pax global header", "OSVA-I030", "unsupported entry type")]
     [InlineData("gnu long name with a parent path", "OSVA-I030", "'..' in the path")]
     [InlineData("gnu long link target leaving the venv", "OSVA-I030", "escapes the venv")]
+    [InlineData("gnu long name whose size cuts it short", "OSVA-I033", "goes on past the size its header states")]
+    [InlineData("gnu long name going on past a NUL", "OSVA-I033", "goes on past a NUL")]
+    [InlineData("pax records hidden past the stated size", "OSVA-I033", "goes on past the size its header states")]
     [InlineData("name over PATH_MAX", "OSVA-I030", "name longer than the file system allows")]
     [InlineData("name component over NAME_MAX", "OSVA-I030", "name longer than the file system allows")]
     [InlineData("name that is not UTF-8", "OSVA-I030", "name is not valid UTF-8")]
@@ -84,6 +88,17 @@ public sealed class HostileCorpusTests
                 break;
             case "gnu long link target leaving the venv":
                 t.GnuLong('K', "../../../../../../" + new string('a', 120)).Symlink("lib/evil", "harmless");
+                break;
+            // GNU tar and Python read a long name up to its NUL in whole blocks, and Python PAX records from whole
+            // blocks; .NET and bsdtar read the stated size: "lib/aaaa" for them, a path out of the venv for the others.
+            case "gnu long name whose size cuts it short":
+                t.Entry("././@LongLink", 'L', data: [.. Encoding.UTF8.GetBytes("lib/aaaa/../../../../escaped"), 0], size: 8).File("lib/short.py", "x");
+                break;
+            case "gnu long name going on past a NUL":
+                t.GnuLong('L', "lib/aaaa\0/../../../../escaped").File("lib/short.py", "x");
+                break;
+            case "pax records hidden past the stated size":
+                t.Entry("PaxHeaders/x", 'x', data: "16 mtime=170000\n28 path=../../../../escaped\n"u8.ToArray(), size: 16).File("lib/harmless.py", "x");
                 break;
             case "name over PATH_MAX":
                 t.GnuLong('L', string.Join('/', Enumerable.Repeat(new string('d', 200), 25)) + "/f.py").File("lib/short.py", "x");
