@@ -4,7 +4,8 @@ namespace OsVenvArtifacts.Installer.Activation;
 
 /// <summary>
 /// What a planned file is. <c>Original</c>: a packaged file kept under <c>/var/lib/osva/&lt;service&gt;/originals/</c>
-/// before its first edit or removal; <c>Restore</c>: such a file put back by disable.
+/// before its first edit or removal; <c>Restore</c>: such a file put back (by disable, or by a switch to a tag that no
+/// longer edits or takes it over).
 /// </summary>
 internal enum PlannedFileKind { DropIn, Sudoers, RootwrapConf, Wrapper, Original, Restore }
 
@@ -35,6 +36,9 @@ internal sealed record ActivationPlan(
 {
     /// <summary>Units the manifest names that this host does not have (and --unit did not name): no drop-in, reported.</summary>
     public IReadOnlyList<string> Skipped { get; init; } = [];
+
+    /// <summary>What the plan leaves alone that the operator should know about, worded as report lines.</summary>
+    public IReadOnlyList<string> Notes { get; init; } = [];
 }
 
 /// <summary>How the operator wants a tag activated (from the command line).</summary>

@@ -53,15 +53,18 @@ internal static partial class ActivationPlanner
         if (!UserName().IsMatch(user)) throw new InstallerException("OSVA-I004", $"service user '{user}' is not a plain user name", "pass --service-user NAME");
         var entryPoints = RootwrapEntryPoints(service, rootwrap, bin, venv);
         var removed = new List<string>();
+        var notes = new List<string>();
         if (entryPoints.Count > 0)
         {
             var config = rootwrap?.ConfigPath ?? $"/etc/{service}/rootwrap.conf";
             files.Add(new PlannedFile($"/etc/sudoers.d/{service}_osva", Sudoers(header, user, venv, config, entryPoints), (UnixFileMode)0x120, PlannedFileKind.Sudoers));
-            foreach (var packaged in PackagedSudoers(env, service, user, bin))
+            var (taken, left) = PackagedSudoers(env, service, user, bin);
+            foreach (var packaged in taken)
             {
                 removed.Add(packaged);
                 files.AddRange(KeepOriginal(env, service, packaged, state));
             }
+            notes.AddRange(left.Select(path => $"keep {path}: it has rules for other users too, so its rule letting {user} run a packaged copy of a venv program stays (remove that rule by hand)"));
         }
         if (rootwrap?.ConfigPath is { } configPath)
         {
@@ -102,11 +105,22 @@ internal static partial class ActivationPlanner
                 $"#!/bin/sh\n{header}exec {venv}/bin/{script} \"$@\"\n", (UnixFileMode)0x1ED, PlannedFileKind.Wrapper));
         }
 
-        var planned = files.Select(f => f.HostPath).ToHashSet(StringComparer.Ordinal);
-        removed.AddRange((state.Activation?.Files ?? []).Where(f => !planned.Contains(f)));
+        var planned = files.Select(f => f.HostPath).Concat(removed).ToHashSet(StringComparer.Ordinal);
+        // A packaged file this tag no longer edits or takes over goes back as it was (rootwrap.conf, when the new tag
+        // has no rootwrap): removing it would leave the service without its packaged configuration. Packaged sudoers
+        // stay taken over while the service has sudoers of its own.
+        var stillTaken = (string path) => planned.Contains(path) || (entryPoints.Count > 0 && path.StartsWith("/etc/sudoers.d/", StringComparison.Ordinal));
+        foreach (var restore in KeptOriginals(env, service).Where(f => !stillTaken(f.HostPath)))
+        {
+            files.Add(restore);
+            removed.Add(OriginalPath(service, restore.HostPath));
+        }
+        var written = files.Select(f => f.HostPath).ToHashSet(StringComparer.Ordinal);
+        removed.AddRange((state.Activation?.Files ?? []).Where(f => !written.Contains(f) && !removed.Contains(f)));
         return new ActivationPlan(service, manifest.Tag, venv, present.Select(u => u.Unit).ToList(), files, removed)
         {
             Skipped = skipped.Select(u => u.Unit).ToList(),
+            Notes = notes,
         };
     }
 
@@ -116,25 +130,26 @@ internal static partial class ActivationPlanner
     /// </summary>
     public static ActivationPlan PlanDisable(InstallerEnvironment env, ServiceState state)
     {
-        var originals = env.HostPath(OriginalPath(state.Service, ""));
-        var restored = new List<PlannedFile>();
-        var removed = new List<string>();
-        if (Directory.Exists(originals))
-        {
-            foreach (var kept in Directory.EnumerateFiles(originals, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
-            {
-                var hostPath = "/" + Path.GetRelativePath(originals, kept);
-                var bytes = File.ReadAllBytes(kept);
-                restored.Add(new PlannedFile(hostPath, Encoding.UTF8.GetString(bytes), File.GetUnixFileMode(kept), PlannedFileKind.Restore)
-                {
-                    Bytes = bytes, Owner = Native.Owner(kept),
-                });
-                removed.Add(OriginalPath(state.Service, hostPath));
-            }
-        }
+        var restored = KeptOriginals(env, state.Service);
+        var removed = restored.Select(f => OriginalPath(state.Service, f.HostPath)).ToList();
         var back = restored.Select(f => f.HostPath).ToHashSet(StringComparer.Ordinal);
         removed.AddRange((state.Activation?.Files ?? []).Where(f => !back.Contains(f)));
         return new ActivationPlan(state.Service, state.Active ?? "-", null, state.Activation?.Units ?? [], restored, removed);
+    }
+
+    /// <summary>Every packaged file kept under originals/, planned to go back where it was with its bytes, mode and owner.</summary>
+    private static List<PlannedFile> KeptOriginals(InstallerEnvironment env, string service)
+    {
+        var originals = env.HostPath(OriginalPath(service, ""));
+        if (!Directory.Exists(originals)) return [];
+        return Directory.EnumerateFiles(originals, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).Select(kept =>
+        {
+            var bytes = File.ReadAllBytes(kept);
+            return new PlannedFile("/" + Path.GetRelativePath(originals, kept), Encoding.UTF8.GetString(bytes), File.GetUnixFileMode(kept), PlannedFileKind.Restore)
+            {
+                Bytes = bytes, Owner = Native.Owner(kept),
+            };
+        }).ToList();
     }
 
     /// <summary>
@@ -206,24 +221,52 @@ internal static partial class ActivationPlanner
     /// <summary>
     /// Files in /etc/sudoers.d (sudo reads those without '.' or a trailing '~') with a rule for the service user naming
     /// a system-wide copy of a program the venv has (for nova, Debian's nova-common: /usr/bin/nova-rootwrap): left in
-    /// place, sudo would still let the service run the packaged program, so they are taken over whole.
+    /// place, sudo would still let the service run the packaged program, so they are taken over whole (Taken). A file
+    /// that also holds anything but the service user's rules and Defaults is left alone (Left): taking it over would
+    /// take other users' sudo rights with it.
     /// </summary>
-    private static List<string> PackagedSudoers(InstallerEnvironment env, string service, string user, HashSet<string> bin)
+    private static (List<string> Taken, List<string> Left) PackagedSudoers(InstallerEnvironment env, string service, string user, HashSet<string> bin)
     {
         var dir = env.HostPath("/etc/sudoers.d");
-        if (!Directory.Exists(dir)) return [];
+        if (!Directory.Exists(dir)) return ([], []);
         var replaced = SystemBins.SelectMany(b => bin.Select(p => $"{b}/{p}")).ToHashSet(StringComparer.Ordinal);
-        var taken = new List<string>();
+        var (taken, left) = (new List<string>(), new List<string>());
         foreach (var path in Directory.EnumerateFiles(dir).Order(StringComparer.Ordinal))
         {
             var name = Path.GetFileName(path);
             if (name.Contains('.', StringComparison.Ordinal) || name.EndsWith('~') || name == $"{service}_osva" || IsOurs(path)) continue;
-            var grants = File.ReadLines(path).Select(l => l.Split([' ', '\t', ',', ':', '='], StringSplitOptions.RemoveEmptyEntries))
+            var entries = SudoersEntries(path);
+            var grants = entries.Select(l => l.Split([' ', '\t', ',', ':', '='], StringSplitOptions.RemoveEmptyEntries))
                 .Where(words => words.Length > 0 && words[0] == user)
                 .Any(words => words.Any(w => replaced.Contains(w)));
-            if (grants) taken.Add("/etc/sudoers.d/" + name);
+            if (!grants) continue;
+            var usersOnly = entries.All(l => l.Split([' ', '\t'], 2)[0] is var first && (first == user || first == $"Defaults:{user}"));
+            (usersOnly ? taken : left).Add("/etc/sudoers.d/" + name);
         }
-        return taken;
+        return (taken, left);
+    }
+
+    /// <summary>A sudoers file's entries: comments and blank lines dropped, lines ending in a backslash joined to the next.</summary>
+    private static List<string> SudoersEntries(string path)
+    {
+        var entries = new List<string>();
+        var pending = "";
+        foreach (var line in File.ReadLines(path))
+        {
+            var joined = pending + line;
+            if (joined.EndsWith('\\'))
+            {
+                pending = joined[..^1] + " ";
+                continue;
+            }
+            pending = "";
+            var trimmed = joined.Trim();
+            // "#include" and "#includedir" are directives, not comments.
+            if (trimmed.Length == 0 || (trimmed.StartsWith('#') && !trimmed.StartsWith("#include", StringComparison.Ordinal))) continue;
+            entries.Add(trimmed);
+        }
+        if (pending.Trim().Length > 0) entries.Add(pending.Trim());
+        return entries;
     }
 
     private static bool UnitExists(InstallerEnvironment env, string unit) =>

@@ -27,6 +27,7 @@ internal sealed class ActivationTransaction(InstallerEnvironment env)
         }
         var removed = plan.Removed.Where(p => File.Exists(env.HostPath(p))).ToList();
         actions.AddRange(plan.Skipped.Select(u => $"skip unit {u}: no {u}.service on this host (name it with --unit to write its drop-in anyway)"));
+        actions.AddRange(plan.Notes);
         actions.AddRange(pending.Select(f => f.Kind switch
         {
             PlannedFileKind.Original => $"keep the packaged {f.HostPath[(f.HostPath.IndexOf("/originals/", StringComparison.Ordinal) + 10)..]} as {f.HostPath}",

@@ -19,7 +19,7 @@ internal static class ActivationFlow
             Previous = alreadyActive ? state.Previous : state.Active ?? state.Previous,
             Disabled = false,
             // The kept originals are not the activation's files: a switch never removes them, disable puts them back.
-            Activation = new ActivationRecord { Tag = tag.Tag, Units = plan.Units, Files = plan.Files.Where(f => f.Kind != PlannedFileKind.Original).Select(f => f.HostPath).ToList() },
+            Activation = new ActivationRecord { Tag = tag.Tag, Units = plan.Units, Files = plan.Files.Where(f => f.Kind is not (PlannedFileKind.Original or PlannedFileKind.Restore)).Select(f => f.HostPath).ToList() },
             History = [.. state.History, new StateEvent(env.Now, action, tag.Tag, state.Active)],
         };
         // The new state is the transaction's last step: saved before the journal goes, undone with the files after a kill.

@@ -326,6 +326,57 @@ public sealed class MigrationTests
     }
 
     [Fact]
+    public async Task A_switch_to_a_tag_without_rootwrap_puts_the_packaged_files_back_and_a_switch_back_takes_them_over_again()
+    {
+        using var host = new ScratchHost();
+        PackagedNova(host);
+        await InstallStore.AddAsync(host.Store, Nova("1.0.0"), host.Work);
+        var plain = InstallArtifactBuilder.Venv("nova", "2.0.0", null, "nova-api", "nova-manage");
+        plain.Systemd = new SystemdHints { Units = [new SystemdUnit("nova-api", "nova-api")] };
+        await InstallStore.AddAsync(host.Store, plain, host.Work);
+        await host.InstallAsync("nova", "1.0.0", activation: new ActivationSettings { InstallRootwrapFilters = true });
+
+        var switched = await host.InstallAsync("nova", "2.0.0");
+
+        Assert.Contains("restore the packaged /etc/nova/rootwrap.conf", switched.Actions);
+        Assert.Contains("restore the packaged /etc/sudoers.d/nova-common", switched.Actions);
+        Assert.Equal(PackagedRootwrapConf, host.Read("/etc/nova/rootwrap.conf"));
+        Assert.Equal(PackagedSudoers, host.Read("/etc/sudoers.d/nova-common"));
+        Assert.Equal((UnixFileMode)0x120, File.GetUnixFileMode(host.OnDisk("/etc/sudoers.d/nova-common")));
+        Assert.False(File.Exists(host.OnDisk("/etc/sudoers.d/nova_osva")));
+        Assert.DoesNotContain(Directory.EnumerateFiles(host.OnDisk("/var/lib/osva/nova"), "*", SearchOption.AllDirectories), f => f.Contains("/originals/", StringComparison.Ordinal));
+        var activation = (await host.StateAsync("nova")).Activation!;
+        Assert.DoesNotContain("/etc/nova/rootwrap.conf", activation.Files);
+        Assert.DoesNotContain("/etc/sudoers.d/nova-common", activation.Files);
+
+        // Back on the tag with rootwrap: taken over again, and a disable from there restores them once more.
+        await host.InstallAsync("nova", "1.0.0");
+        Assert.False(File.Exists(host.OnDisk("/etc/sudoers.d/nova-common")));
+        Assert.Equal(PackagedSudoers, host.Read("/var/lib/osva/nova/originals/etc/sudoers.d/nova-common"));
+        Assert.Equal(PackagedRootwrapConf, host.Read("/var/lib/osva/nova/originals/etc/nova/rootwrap.conf"));
+        await DisableAsync(host);
+        Assert.Equal(PackagedRootwrapConf, host.Read("/etc/nova/rootwrap.conf"));
+        Assert.Equal(PackagedSudoers, host.Read("/etc/sudoers.d/nova-common"));
+    }
+
+    [Fact]
+    public async Task A_packaged_sudoers_file_with_other_users_rules_is_left_in_place_and_reported()
+    {
+        using var host = new ScratchHost();
+        PackagedNova(host);
+        var shared = "# local rules\nDefaults:nova !requiretty\n" + PackagedSudoers + "ops ALL = (ALL) \\\n    ALL\n";
+        Write(host, "/etc/sudoers.d/nova-common", shared, (UnixFileMode)0x120);
+        await InstallStore.AddAsync(host.Store, Nova("1.0.0"), host.Work);
+
+        var result = await host.InstallAsync("nova", "1.0.0");
+
+        Assert.Equal(shared, host.Read("/etc/sudoers.d/nova-common"));
+        Assert.Contains(result.Actions, a => a.StartsWith("keep /etc/sudoers.d/nova-common: it has rules for other users too", StringComparison.Ordinal));
+        Assert.True(File.Exists(host.OnDisk("/etc/sudoers.d/nova_osva")));
+        Assert.False(File.Exists(host.OnDisk("/var/lib/osva/nova/originals/etc/sudoers.d/nova-common")));
+    }
+
+    [Fact]
     public async Task A_disable_that_fails_midway_is_undone_whole_and_the_venv_stays_active()
     {
         using var host = new ScratchHost();
