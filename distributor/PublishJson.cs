@@ -18,7 +18,7 @@ internal sealed record VerifyReport(string Service, string Tag, string Platform,
 /// <summary>The index as verify found it: its version, its expiry and its signature's state.</summary>
 internal sealed record IndexReport(long Version, string Expires, string Signature);
 
-internal sealed record YankReport(string Service, string Tag, IReadOnlyList<string> Platforms, IReadOnlyList<string> DeletedKeys);
+internal sealed record YankReport(string Service, string Tag, IReadOnlyList<string> Platforms, IReadOnlyList<string> Aliases, IReadOnlyList<string> DeletedKeys, bool DryRun);
 
 internal sealed record MirrorReport(IReadOnlyList<string> Services, int FilesCopied, int FilesUnchanged, long BytesCopied, int FilesRemoved);
 

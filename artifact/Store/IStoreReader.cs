@@ -74,6 +74,7 @@ public sealed class DirectoryStoreReader(StoreLocation location) : IStoreReader
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
+            if (!Directory.Exists(location.Root)) throw StoreErrors.MissingDirectory(location.Root);
             throw new StoreNotFoundException(location.Root, key);
         }
     }

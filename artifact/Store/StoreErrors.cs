@@ -16,6 +16,11 @@ public sealed class StoreNotFoundException(string location, string key)
 /// <summary>Turns S3 and network failures into one-line errors that say what to fix, never a stack trace or a secret.</summary>
 public static class StoreErrors
 {
+    /// <summary>A directory store that is not there: read from, it would look like a store with nothing in it.</summary>
+    public static OsvaException MissingDirectory(string root) =>
+        new("OSVA-S022", $"store directory {root} does not exist",
+            "check --store (or the store in /etc/osva/osva.conf); osva-publish publish creates a new directory store", ExitCode.StoreError);
+
     public static OsvaException FromS3(Exception e, string action, string bucket, string key) => e switch
     {
         AmazonS3Exception { ErrorCode: "NoSuchBucket" } => new OsvaException("OSVA-S010",

@@ -1,3 +1,5 @@
+using System.Text.RegularExpressions;
+
 namespace OsVenvArtifacts.Artifact.Store;
 
 public enum StoreKind { Directory, S3, Http }
@@ -6,8 +8,11 @@ public enum StoreKind { Directory, S3, Http }
 /// Where artifacts live: a directory (<c>/srv/osva</c> or <c>file:///srv/osva</c>), an S3 bucket and prefix
 /// (<c>s3://bucket/prefix</c>), or an HTTP(S) mirror (<c>https://repo.example/osva</c>, read-only).
 /// </summary>
-public sealed record StoreLocation(StoreKind Kind, string Root, string Bucket, string Prefix)
+public sealed partial record StoreLocation(StoreKind Kind, string Root, string Bucket, string Prefix)
 {
+    [GeneratedRegex(@"^(?i:s3|https?|file)(:(?!//)|//)")]
+    private static partial Regex MistypedUrl();
+
     public static StoreLocation Parse(string value)
     {
         if (value.StartsWith("s3://", StringComparison.Ordinal))
@@ -25,6 +30,12 @@ public sealed record StoreLocation(StoreKind Kind, string Root, string Bucket, s
         if (value.StartsWith("http://", StringComparison.Ordinal) || value.StartsWith("https://", StringComparison.Ordinal))
         {
             return new StoreLocation(StoreKind.Http, value.TrimEnd('/') + "/", "", "");
+        }
+        // "s3:/bucket" or "s3//bucket" would otherwise be a directory of that name under the working directory.
+        if (MistypedUrl().IsMatch(value))
+        {
+            throw new OsvaException("OSVA-S002", $"store '{value}' looks like a mistyped URL",
+                "write s3://BUCKET[/PREFIX] or http(s)://HOST/PATH with '://'; for a directory of that name write ./" + value);
         }
         var path = value.StartsWith("file://", StringComparison.Ordinal) ? new Uri(value).LocalPath : value;
         if (path.Length == 0 || path.Contains("://", StringComparison.Ordinal))

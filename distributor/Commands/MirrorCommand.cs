@@ -37,6 +37,7 @@ internal static class MirrorCommand
         {
             throw new PublishException("OSVA-P070", "mirror target is the store itself", "give --to another directory", ExitCode.Usage);
         }
+        Directory.CreateDirectory(target.Location.Root);
         var services = new List<string>();
         int copied = 0, unchanged = 0, removed = 0;
         long bytes = 0;

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using OsVenvArtifacts.Artifact.Store;
 using OsVenvArtifacts.Distributor.Publishing;
 
 namespace OsVenvArtifacts.Distributor.Commands;
@@ -44,6 +45,12 @@ internal static class PublishCommand
         }
         using var policy = options.Index.Open();
         using var store = options.Store.OpenWritable();
+        // A directory store is made by its first publish; said, so a mistyped --store does not go unnoticed.
+        if (store.Location.Kind == StoreKind.Directory && !Directory.Exists(store.Location.Root))
+        {
+            Directory.CreateDirectory(store.Location.Root);
+            if (!options.Json) await Output.LineAsync($"created the store directory {store.Location.Root}");
+        }
         var catalog = new ServiceCatalog(store, TimeProvider.System, policy);
         var stale = new List<string>();
         foreach (var service in artifacts.Select(a => a.Id.Service).Distinct())

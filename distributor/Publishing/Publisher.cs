@@ -14,15 +14,16 @@ internal sealed class Publisher(ServiceCatalog catalog, TimeProvider clock, IPro
         var id = artifact.Id;
         var platform = id.Platform.ToString();
         var existing = await catalog.ReadEntryAsync(id.Service, id.Tag, platform, ct);
-        // A yanked tag stays taken: hosts may still hold its old bytes, so other bytes under its name need --force too.
+        // A yanked tag stays taken: it was taken back for a reason and hosts may still hold its bytes, so bringing it
+        // back (even the same bytes) takes --force, recorded in the history.
         var yanked = existing is null ? await catalog.ReadYankedAsync(id.Service, id.Tag, platform, ct) : null;
         var previous = existing ?? yanked;
         var same = previous is not null && previous.ArchiveSha256 == artifact.Archive.Sha256 && previous.ManifestSha256 == artifact.ManifestFile.Sha256;
-        if (previous is not null && !same && !force)
+        if (previous is not null && (!same || yanked is not null) && !force)
         {
             throw new PublishException("OSVA-P020",
                 $"{id.Service} tag {id.Tag} ({platform}) {(yanked is null ? "is already published" : "was published and yanked")} with sha256 {previous.ArchiveSha256}; this artifact has {artifact.Archive.Sha256}",
-                "tags are immutable, yanked ones too: publish under a new tag, or pass --force to replace it (recorded in the index history)", ExitCode.Conflict);
+                "tags are immutable, yanked ones too: publish under a new tag, or pass --force to bring it back (recorded in the index history)", ExitCode.Conflict);
         }
 
         long uploaded = 0;
@@ -57,11 +58,11 @@ internal sealed class Publisher(ServiceCatalog catalog, TimeProvider clock, IPro
                 Published = clock.GetUtcNow(),
             };
             await catalog.WriteEntryAsync(id.Service, id.Tag, entry, ct);
-            status = same || previous is null ? "published" : "forced";
+            status = previous is null ? "published" : "forced";
             var replaced = yanked is null ? previous?.ArchiveSha256 : $"{previous?.ArchiveSha256} (yanked)";
-            var detail = status == "forced" ? $"replaced sha256 {replaced} with {entry.ArchiveSha256}"
-                : yanked is not null ? $"sha256 {entry.ArchiveSha256} (the same bytes as before the yank)"
-                : $"sha256 {entry.ArchiveSha256}";
+            var detail = status == "published" ? $"sha256 {entry.ArchiveSha256}"
+                : same ? $"republished sha256 {entry.ArchiveSha256} after its yank"
+                : $"replaced sha256 {replaced} with {entry.ArchiveSha256}";
             await catalog.RecordAsync(id.Service, status == "forced" ? "force-publish" : "publish", id.Tag, platform, detail, ct);
         }
 

@@ -90,6 +90,7 @@ internal sealed class DirectoryObjectStore(StoreLocation location) : IObjectStor
     public async IAsyncEnumerable<StoredObject> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken ct)
     {
         var root = location.Root;
+        if (!Directory.Exists(root)) throw StoreErrors.MissingDirectory(root);
         var start = PathOf(prefix.TrimEnd('/'));
         if (!Directory.Exists(start)) yield break;
         var files = Directory.EnumerateFiles(start, "*", SearchOption.AllDirectories)
@@ -108,6 +109,7 @@ internal sealed class DirectoryObjectStore(StoreLocation location) : IObjectStor
 
     public async IAsyncEnumerable<string> ListFoldersAsync(string prefix, [EnumeratorCancellation] CancellationToken ct)
     {
+        if (!Directory.Exists(location.Root)) throw StoreErrors.MissingDirectory(location.Root);
         var start = prefix.Length == 0 ? location.Root : PathOf(prefix.TrimEnd('/'));
         if (!Directory.Exists(start)) yield break;
         foreach (var dir in Directory.EnumerateDirectories(start).Select(Path.GetFileName).Order(StringComparer.Ordinal))

@@ -1,3 +1,4 @@
+using OsVenvArtifacts.Artifact;
 namespace OsVenvArtifacts.Installer.Host;
 
 /// <summary>
@@ -8,6 +9,12 @@ internal sealed record InstallerEnvironment
 {
     public InstallerEnvironment(string root)
     {
+        // A root that is not a directory would make every host path a file that cannot exist: say so before anything.
+        if (root.Length == 0 || !Directory.Exists(root))
+        {
+            throw new InstallerException("OSVA-I090", root.Length == 0 ? "--root is empty" : $"--root {root} is not a directory",
+                "give the directory every host path is under (/ for this host, the default), or create it first", ExitCode.Usage);
+        }
         Root = Path.GetFullPath(root);
         Config = HostConfig.Load(HostPath(HostConfig.HostPath));
     }

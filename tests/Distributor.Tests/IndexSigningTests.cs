@@ -121,7 +121,7 @@ public abstract class IndexSigningTests(PublishStoreFixture fixture) : IDisposab
         versions.Add((await IndexAsync()).Version);
         Ok(await RunAsync("promote", "nova", "stable", "2.0.0"));
         versions.Add((await IndexAsync()).Version);
-        Ok(await RunAsync("yank", "nova", "1.0.0", "--index-expires", "7d"));
+        Ok(await RunAsync("yank", "nova", "1.0.0", "--yes", "--index-expires", "7d"));
         versions.Add((await IndexAsync()).Version);
         AssertExpiresIn(TimeSpan.FromDays(7), await IndexAsync());
 
@@ -189,7 +189,7 @@ public abstract class IndexSigningTests(PublishStoreFixture fixture) : IDisposab
         {
             await RunAsync("publish", other.Directory),
             await RunAsync("promote", "nova", "stable", "1.0.0"),
-            await RunAsync("yank", "nova", "1.0.0"),
+            await RunAsync("yank", "nova", "1.0.0", "--yes"),
         };
 
         foreach (var result in results)
@@ -316,7 +316,7 @@ public abstract class IndexSigningTests(PublishStoreFixture fixture) : IDisposab
         var first = await ArtifactAsync("1.0.0");
         var rebuilt = await ArtifactAsync("1.0.0", flavour: "rebuilt");
         Ok(await RunAsync("publish", first.Directory));
-        Ok(await RunAsync("yank", "nova", "1.0.0"));
+        Ok(await RunAsync("yank", "nova", "1.0.0", "--yes"));
 
         var refused = await RunAsync("publish", rebuilt.Directory);
         Assert.Equal((int)ExitCode.Conflict, refused.ExitCode);
@@ -337,17 +337,22 @@ public abstract class IndexSigningTests(PublishStoreFixture fixture) : IDisposab
     }
 
     [StoreFact]
-    public async Task After_a_yank_the_same_bytes_may_come_back_without_force()
+    public async Task After_a_yank_the_same_bytes_come_back_only_with_force_and_the_history_says_so()
     {
         var first = await ArtifactAsync("1.0.0");
         Ok(await RunAsync("publish", first.Directory));
-        Ok(await RunAsync("yank", "nova", "1.0.0"));
+        Ok(await RunAsync("yank", "nova", "1.0.0", "--yes"));
 
-        var again = await RunAsync("publish", first.Directory);
+        var refused = await RunAsync("publish", first.Directory);
+        Assert.Equal((int)ExitCode.Conflict, refused.ExitCode);
+        Assert.Contains("was published and yanked", Assert.Single(PublishCli.Lines(refused.Stderr)));
+        var again = await RunAsync("publish", first.Directory, "--force");
 
         Ok(again);
-        Assert.StartsWith("published", again.Stdout);
-        Assert.Equal(first.ArchiveSha256, (await IndexAsync()).Tags.Single().Artifacts.Single().ArchiveSha256);
+        Assert.StartsWith("forced", again.Stdout);
+        var index = await IndexAsync();
+        Assert.Equal(first.ArchiveSha256, index.Tags.Single().Artifacts.Single().ArchiveSha256);
+        Assert.Equal($"republished sha256 {first.ArchiveSha256} after its yank", Assert.Single(index.History, e => e.Action == "force-publish").Detail);
     }
 
     public void Dispose()

@@ -341,13 +341,24 @@ public abstract class StoreContractTests(PublishStoreFixture fixture) : IDisposa
             Assert.Equal(0, (await RunAsync("publish", a.Directory, "--alias", tag == "1.0.0" ? "stable" : "candidate")).ExitCode);
         }
 
-        var result = await RunAsync("yank", "nova", "1.0.0");
+        var dry = await RunAsync("yank", "nova", "1.0.0", "--dry-run");
+        Assert.True(dry.ExitCode == 0, dry.ToString());
+        Assert.Matches(@"^would yank nova 1\.0\.0 \([^)]+\), its aliases stable and [1-9][0-9]* files$", dry.Stdout.Trim());
+        Assert.Equal(["1.0.0", "2.0.0"], (await ListJsonAsync("nova")).Tags.Select(t => t.Tag));
+        // Not from a terminal (the test's stdin is a pipe): it needs --yes, and changes nothing without it.
+        var unconfirmed = await RunAsync("yank", "nova", "1.0.0");
+        Assert.True(unconfirmed.ExitCode == 2 && unconfirmed.Stderr.Contains("OSVA-P085", StringComparison.Ordinal), unconfirmed.ToString());
+        Assert.Equal(["1.0.0", "2.0.0"], (await ListJsonAsync("nova")).Tags.Select(t => t.Tag));
+
+        var result = await RunAsync("yank", "nova", "1.0.0", "--yes");
 
         Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.StartsWith("yanked nova 1.0.0 (", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains(", its aliases stable and ", result.Stdout, StringComparison.Ordinal);
         var index = await ListJsonAsync("nova");
         Assert.Equal(["2.0.0"], index.Tags.Select(t => t.Tag));
         Assert.Equal(["candidate"], index.Aliases.Keys);
-        Assert.Contains(index.History, e => e.Action == "yank" && e.Tag == "1.0.0");
+        Assert.Contains(index.History, e => e.Action == "yank" && e.Tag == "1.0.0" && e.Detail!.EndsWith("; dropped aliases stable", StringComparison.Ordinal));
         using var store = OpenStore();
         await foreach (var o in store.ListAsync("nova/1.0.0/", default)) Assert.Fail($"{o.Key} survived the yank");
     }
@@ -361,7 +372,7 @@ public abstract class StoreContractTests(PublishStoreFixture fixture) : IDisposa
         var mirror = _work.Combine("mirror");
 
         var first = await RunAsync("mirror", "--to", mirror);
-        Assert.Equal(0, (await RunAsync("yank", "nova", "31.0.0")).ExitCode);
+        Assert.Equal(0, (await RunAsync("yank", "nova", "31.0.0", "--yes")).ExitCode);
         var second = await RunAsync("mirror", "--to", mirror, "--json");
 
         Assert.True(first.ExitCode == 0, first.ToString());

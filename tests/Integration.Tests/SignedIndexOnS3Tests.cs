@@ -63,7 +63,7 @@ public sealed class SignedIndexOnS3Tests(DemoReleaseFixture release)
         await PutAsync(s3, $"{prefix}/demo/2.0.0/{archive}", original);
 
         // Rollback: 2.0.0 is yanked (a newer index the host reads), then the old index that still lists it is served again.
-        await RunAsync(OsvaPrograms.PublishAsync(["yank", "--store", store, "demo", "2.0.0", "--signing-key", release.SigningKey], env));
+        await RunAsync(OsvaPrograms.PublishAsync(["yank", "--store", store, "demo", "2.0.0", "--yes", "--signing-key", release.SigningKey], env));
         await RunAsync(OsvaPrograms.InstallAsync(["install", "demo", "1.0.0", "--root", root.Path], env));
         await PutAsync(s3, indexKey, signedIndex);
         await PutAsync(s3, indexKey + ".sig", signature);
