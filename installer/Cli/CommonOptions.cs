@@ -16,6 +16,11 @@ internal static class CommonOptions
     public static readonly Option<string> Root = new("--root") { Description = "File system root every host path is under (a scratch directory for tests and image builds)", DefaultValueFactory = _ => "/" };
     public static readonly Option<bool> Json = new("--json") { Description = "Print the result as JSON, with changed true or false" };
     public static readonly Option<bool> Verbose = new("--verbose") { Description = "Print stack traces with errors" };
+    public static readonly Option<int> LockTimeout = new("--lock-timeout")
+    {
+        Description = "Seconds to wait for another osva-install working on the same service (default: 60)",
+        DefaultValueFactory = _ => 60,
+    };
     public static readonly Option<bool> DryRun = new("--dry-run") { Description = "Show what would change and change nothing" };
     public static readonly Option<string?> Store = new("--store") { Description = "Directory, s3://bucket/prefix or http(s):// mirror (default: store in /etc/osva/osva.conf)" };
     public static readonly Option<string?> S3Endpoint = new("--s3-endpoint") { Description = "S3 endpoint URL (else AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL)" };
@@ -67,6 +72,7 @@ internal static class CommonOptions
         command.Options.Add(Root);
         command.Options.Add(Json);
         command.Options.Add(Verbose);
+        command.Options.Add(LockTimeout);
     }
 
     public static void AddActivation(Command command)
@@ -80,7 +86,8 @@ internal static class CommonOptions
         command.Options.Add(DryRun);
     }
 
-    public static InstallerEnvironment Environment(ParseResult r) => new(r.GetValue(Root)!);
+    public static InstallerEnvironment Environment(ParseResult r) =>
+        new(r.GetValue(Root)!) { LockTimeout = TimeSpan.FromSeconds(Math.Max(0, r.GetValue(LockTimeout))) };
 
     public static ActivationSettings Activation(ParseResult r) => new()
     {

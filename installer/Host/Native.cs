@@ -20,6 +20,15 @@ internal static partial class Native
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int Open(string path, int flags, int mode);
 
+    [LibraryImport("libc", EntryPoint = "pread", SetLastError = true)]
+    private static partial nint PRead(int fd, Span<byte> buffer, nuint count, long offset);
+
+    [LibraryImport("libc", EntryPoint = "pwrite", SetLastError = true)]
+    private static partial nint PWrite(int fd, ReadOnlySpan<byte> buffer, nuint count, long offset);
+
+    [LibraryImport("libc", EntryPoint = "ftruncate", SetLastError = true)]
+    private static partial int FTruncate(int fd, long length);
+
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);
 
@@ -62,6 +71,25 @@ internal static partial class Native
     {
         var fd = Open(path, OpenReadWrite | OpenCreate | OpenCloseOnExec, Convert.ToInt32("600", 8));
         return fd >= 0 ? fd : throw new IOException($"cannot open lock file {path}: {Marshal.GetLastPInvokeErrorMessage()}");
+    }
+
+    /// <summary>
+    /// The lock file's text, read through the descriptor already open: .NET's own FileStream would take a flock of
+    /// its own on the file, which the holder's exclusive lock refuses.
+    /// </summary>
+    public static string ReadLockFile(int fd)
+    {
+        Span<byte> buffer = stackalloc byte[512];
+        var n = PRead(fd, buffer, (nuint)buffer.Length, 0);
+        return n > 0 ? System.Text.Encoding.UTF8.GetString(buffer[..(int)n]) : "";
+    }
+
+    /// <summary>Replaces the lock file's text (who holds it), through the descriptor that holds the lock.</summary>
+    public static void WriteLockFile(int fd, string text)
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes(text);
+        // Best effort: the text only tells a waiting run whom it waits for.
+        if (FTruncate(fd, 0) == 0) PWrite(fd, bytes, (nuint)bytes.Length, 0);
     }
 
     /// <summary>Flushes every dirty page of the file system holding <paramref name="directory"/>: one call instead of an fsync per file.</summary>

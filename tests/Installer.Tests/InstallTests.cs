@@ -201,6 +201,16 @@ public sealed class InstallTests
 
         Assert.Equal("OSVA-I060", e.Code);
         Assert.Equal(ExitCode.Conflict, e.ExitCode);
+        Assert.Contains($"held by pid {Environment.ProcessId}", e.Message, StringComparison.Ordinal);
+
+        // The real program waiting on the same lock says once for whom, then gives up after --lock-timeout.
+        var waiting = await Cli.RunAsync("install", "demo", "1.0.0", "--store", host.Store, "--root", host.Root, "--lock-timeout", "1");
+        Assert.True(waiting.ExitCode == (int)ExitCode.Conflict, waiting.ToString());
+        var lines = waiting.Stderr.Trim().Split('\n');
+        Assert.Equal(2, lines.Length);
+        Assert.StartsWith($"osva-install: waiting for the lock on demo held by pid {Environment.ProcessId}", lines[0], StringComparison.Ordinal);
+        Assert.EndsWith("up to 1 s (--lock-timeout)", lines[0], StringComparison.Ordinal);
+        Assert.Contains("OSVA-I060", lines[1], StringComparison.Ordinal);
     }
 
     [Fact]
