@@ -16,7 +16,8 @@ internal static class ActivationFlow
         var next = state with
         {
             Active = tag.Tag,
-            Previous = alreadyActive ? state.Previous : state.Active ?? state.Previous,
+            // After a disable nothing is active: enabling the tag that ran before leaves no previous one to roll back to.
+            Previous = alreadyActive ? state.Previous : (state.Active ?? state.Previous) is { } before && before != tag.Tag ? before : null,
             Disabled = false,
             // The kept originals are not the activation's files: a switch never removes them, disable puts them back.
             Activation = new ActivationRecord { Tag = tag.Tag, Units = plan.Units, Files = plan.Files.Where(f => f.Kind is not (PlannedFileKind.Original or PlannedFileKind.Restore)).Select(f => f.HostPath).ToList() },

@@ -321,6 +321,7 @@ public sealed class MigrationTests
         var again = await host.InstallAsync("nova", "2.0.0");
         Assert.True(again.Changed);
         Assert.False((await host.StateAsync("nova")).Disabled);
+        Assert.Null((await host.StateAsync("nova")).Previous);
         Assert.False(File.Exists(host.OnDisk("/etc/sudoers.d/nova-common")));
         Assert.Equal(PackagedSudoers, host.Read("/var/lib/osva/nova/originals/etc/sudoers.d/nova-common"));
     }
