@@ -33,12 +33,17 @@ internal sealed class DockerEngine : IDisposable
         Environment.GetEnvironmentVariable("DOCKER_HOST") is { Length: > 0 } h ? h : "unix:///var/run/docker.sock";
 
     /// <summary>Connects and pings, so a stopped engine is one clear error before any work starts.</summary>
-    public static Task<DockerEngine> ConnectAsync(CancellationToken ct) => PingAsync(new DockerEngine(DefaultName), e => NotReachable(DefaultName, e), ct);
+    public static Task<DockerEngine> ConnectAsync(CancellationToken ct)
+    {
+        var name = DefaultName;
+        CheckUri(name, Environment.GetEnvironmentVariable("DOCKER_HOST") is { Length: > 0 } ? "DOCKER_HOST=" : "--engine ");
+        return PingAsync(new DockerEngine(name), e => NotReachable(name, e), ct);
+    }
 
     /// <summary>Connects to an engine named with <c>--engine</c> (unix:// or tcp://) and pings it.</summary>
     public static Task<DockerEngine> ConnectAsync(string uri, CancellationToken ct)
     {
-        CheckUri(uri);
+        CheckUri(uri, "--engine ");
         return PingAsync(new DockerEngine(uri), e => new BuilderException("OSVA-B101",
             $"the Docker engine {uri} does not answer ({Innermost(e).Message})",
             $"start that engine, or leave out --engine {uri}", ExitCode.BuildFailed, e), ct);
@@ -64,24 +69,24 @@ internal sealed class DockerEngine : IDisposable
     /// Docker.DotNet speaks to unix sockets and plain TCP only; ssh:// (what the docker CLI accepts) is refused with the
     /// way round it: a local socket forwarded to the remote one.
     /// </summary>
-    private static void CheckUri(string uri)
+    private static void CheckUri(string uri, string given)
     {
         if (!Uri.TryCreate(uri, UriKind.Absolute, out var parsed) || parsed.Scheme is not ("unix" or "tcp" or "ssh"))
         {
-            throw new BuilderException("OSVA-B100", $"--engine {uri}: not an engine URI",
+            throw new BuilderException("OSVA-B100", $"{given}{uri}: not an engine URI",
                 "use unix:///path/to/docker.sock or tcp://host:port", ExitCode.Usage);
         }
         if (parsed.Scheme == "ssh")
         {
             var socket = $"/run/osva-engine-{parsed.Host}.sock";
-            throw new BuilderException("OSVA-B100", $"--engine {uri}: ssh:// engines are not supported (Docker.DotNet has no SSH transport)",
+            throw new BuilderException("OSVA-B100", $"{given}{uri}: ssh:// engines are not supported (Docker.DotNet has no SSH transport)",
                 $"forward the remote socket and pass it: ssh -nNT -L {socket}:/var/run/docker.sock {(parsed.Port > 0 ? $"-p {parsed.Port} " : "")}"
                 + $"{(parsed.UserInfo.Length > 0 ? parsed.UserInfo + "@" : "")}{parsed.Host} & then --engine unix://{socket}",
                 ExitCode.Usage);
         }
         if (parsed.Scheme == "unix" ? parsed.Host.Length > 0 || parsed.AbsolutePath.Length < 2 : parsed.Port <= 0)
         {
-            throw new BuilderException("OSVA-B100", $"--engine {uri}: not an engine URI",
+            throw new BuilderException("OSVA-B100", $"{given}{uri}: not an engine URI",
                 "use unix:///path/to/docker.sock or tcp://host:port", ExitCode.Usage);
         }
     }
