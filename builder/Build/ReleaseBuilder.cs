@@ -83,29 +83,59 @@ internal static class ReleaseBuilder
         }));
         var queue = new ConcurrentQueue<int>(Enumerable.Range(0, jobs.Count).Where(i => results[i] is null));
         var failures = new List<BuilderException>();
+        var lost = new ConcurrentDictionary<DockerEngine, Exception>();
+        var unfinished = queue.Count;
         var workers = Enumerable.Range(0, Math.Max(1, options.Jobs))
             .SelectMany(_ => engines.Engines)
             .Select(engine => WorkAsync(engine, new ServiceBuilder(engine, log, signer)))
             .ToList();
         await Task.WhenAll(workers);
+        // Left in the queue only when every engine went away.
+        while (queue.TryDequeue(out var i))
+        {
+            var (engine, cause) = lost.First();
+            failures.Add(DockerEngine.NotReachable(engine.Name, cause).ForService(jobs[i].Spec.Name));
+        }
 
         async Task WorkAsync(DockerEngine engine, ServiceBuilder builder)
         {
-            while (queue.TryDequeue(out var i))
+            while (!lost.ContainsKey(engine))
             {
+                if (!queue.TryDequeue(out var i))
+                {
+                    // Idle while other engines still build: a job of one that goes away comes back to the queue.
+                    if (Volatile.Read(ref unfinished) == 0) return;
+                    await Task.Delay(200, ct);
+                    continue;
+                }
                 var job = jobs[i];
+                var requeued = false;
                 try
                 {
                     await engines.EnsureImageAsync(engine, job.Image, log, ct);
                     results[i] = await builder.BuildAsync(job, outDirectory, ct) with { Engine = engine.Name };
                 }
-                catch (BuilderException e)
+                catch (Exception e) when (e is BuilderException || (e is not OperationCanceledException && DockerEngine.IsConnectionFailure(e)))
                 {
-                    lock (failures) failures.Add(e.ForService(job.Spec.Name));
+                    if (!await engine.AnswersAsync(ct))
+                    {
+                        // The engine went away, not the build: the job goes back for another engine, and this engine takes no more.
+                        if (lost.TryAdd(engine, e))
+                        {
+                            await Console.Error.WriteLineAsync($"osva-build: engine {engine.Name} stopped answering ({DockerEngine.Innermost(e).Message}); "
+                                + "what it was building goes to the other engines");
+                        }
+                        queue.Enqueue(i);
+                        requeued = true;
+                        return;
+                    }
+                    var failure = e as BuilderException ?? DockerEngine.NotReachable(engine.Name, e);
+                    lock (failures) failures.Add(failure.ForService(job.Spec.Name));
                 }
-                catch (Exception e) when (e is not OperationCanceledException && DockerEngine.IsConnectionFailure(e))
+                finally
                 {
-                    lock (failures) failures.Add(DockerEngine.NotReachable(engine.Name, e).ForService(job.Spec.Name));
+                    // Whatever ended the job (even a bug), idle workers must not wait for it forever.
+                    if (!requeued) Interlocked.Decrement(ref unfinished);
                 }
             }
         }

@@ -91,6 +91,22 @@ internal sealed class DockerEngine : IDisposable
         }
     }
 
+    /// <summary>True when the engine still answers a ping within 5 s: tells a failed build from an engine that went away.</summary>
+    public async Task<bool> AnswersAsync(CancellationToken ct)
+    {
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TimeSpan.FromSeconds(5));
+            await _client.System.PingAsync(timeout.Token);
+            return true;
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
     /// <summary>
     /// What tells two engines apart: host name, data root and ID together. The ID alone does not (dockerd 20.10 derives it
     /// from /etc/docker/key.json, which every daemon on a host shares).

@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using OsVenvArtifacts.TestSupport;
 
 namespace OsVenvArtifacts.Builder.Tests;
@@ -81,6 +82,42 @@ public sealed class MultiEngineBuildTests(BuildFixture fixture, SecondEngineFixt
     }
 
     [DockerFact]
+    public async Task An_engine_that_stops_answering_mid_build_leaves_its_service_to_the_other()
+    {
+        await FirstBuildImageAsync();
+        Assert.True(second.Start!.ExitCode == 0, second.Start.ToString());
+        // Engine B through a proxy the test can cut: to osva-build the engine is gone, and B itself stays up for the other tests.
+        await using var proxy = new UnixSocketProxy(Path.Combine(fixture.Root, "engine-b.sock"), second.Uri["unix://".Length..]);
+        var proxied = $"unix://{proxy.Path}";
+        var output = Path.Combine(fixture.Root, "engine-lost");
+
+        var build = BuildTool.RunAsync(["build", fixture.Release, "--out", output, "--jobs", "1", "--engine", EngineA, "--engine", proxied]);
+        var cut = false;
+        while (!build.IsCompleted && !cut)
+        {
+            if ((await OnEngineBAsync("ps", "-q", "--filter", "name=osva-bt-")).Stdout.Trim().Length > 0)
+            {
+                await proxy.CutAsync();
+                cut = true;
+            }
+            else
+            {
+                await Task.Delay(250);
+            }
+        }
+        var r = await build;
+        var left = (await OnEngineBAsync("ps", "-aq", "--filter", "name=osva-bt-")).Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        if (left.Length > 0) await OnEngineBAsync(["rm", "-f", .. left]);
+
+        Assert.True(cut, $"no build ever started on engine B\n{r}");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains($"osva-build: engine {proxied} stopped answering", r.Stderr, StringComparison.Ordinal);
+        var lines = Lines(r);
+        Assert.Equal(Lines(await fixture.FirstBuildAsync()).ToDictionary(l => l.Key, l => l.Value.Result), lines.ToDictionary(l => l.Key, l => l.Value.Result));
+        Assert.All(lines.Values, l => Assert.Equal(EngineA, l.Engine));
+    }
+
+    [DockerFact]
     public async Task A_cached_release_builds_nothing_and_moves_no_image()
     {
         var image = await FirstBuildImageAsync();
@@ -136,5 +173,86 @@ public sealed class MultiEngineBuildTests(BuildFixture fixture, SecondEngineFixt
         var line = ErrorLine(r);
         Assert.Contains("OSVA-B103", line, StringComparison.Ordinal);
         Assert.Contains($"--engine {EngineA} and --engine {sameSocket} reach the same Docker engine", line, StringComparison.Ordinal);
+    }
+}
+
+/// <summary>Forwards a unix socket to another until cut, when every connection through it and the socket itself go.</summary>
+internal sealed class UnixSocketProxy : IAsyncDisposable
+{
+    private readonly Socket _listener = new(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+    private readonly CancellationTokenSource _cut = new();
+    private readonly List<Socket> _open = [];
+    private readonly Task _accepting;
+
+    public UnixSocketProxy(string path, string target)
+    {
+        Path = path;
+        File.Delete(path);
+        _listener.Bind(new UnixDomainSocketEndPoint(path));
+        _listener.Listen();
+        _accepting = AcceptAsync(target);
+    }
+
+    public string Path { get; }
+
+    private async Task AcceptAsync(string target)
+    {
+        try
+        {
+            while (true)
+            {
+                var client = await _listener.AcceptAsync(_cut.Token);
+                var upstream = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                lock (_open)
+                {
+                    _open.Add(client);
+                    _open.Add(upstream);
+                }
+                await upstream.ConnectAsync(new UnixDomainSocketEndPoint(target), _cut.Token);
+                _ = PipeAsync(client, upstream);
+                _ = PipeAsync(upstream, client);
+            }
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            // Cut.
+        }
+    }
+
+    private async Task PipeAsync(Socket from, Socket to)
+    {
+        var buffer = new byte[1 << 16];
+        try
+        {
+            int n;
+            while ((n = await from.ReceiveAsync(buffer, SocketFlags.None, _cut.Token)) > 0)
+            {
+                await to.SendAsync(buffer.AsMemory(0, n), SocketFlags.None, _cut.Token);
+            }
+            to.Shutdown(SocketShutdown.Send);
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            // Cut, or the other side closed.
+        }
+    }
+
+    public async Task CutAsync()
+    {
+        if (_cut.IsCancellationRequested) return;
+        await _cut.CancelAsync();
+        _listener.Dispose();
+        lock (_open)
+        {
+            foreach (var socket in _open) socket.Dispose();
+        }
+        File.Delete(Path);
+        await _accepting;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await CutAsync();
+        _cut.Dispose();
     }
 }
