@@ -54,7 +54,8 @@ internal static class ReleaseBuilder
             }
         }
         var outcomes = await RunJobsAsync(jobs, engines, log, outDirectory, options, signer, ct);
-        Report(outcomes, options.Json);
+        // The engine ends a built line only when engines were chosen, so the default line stays what scripts already parse.
+        Report(outcomes, options.Json, engines: options.Engines is { Count: > 0 });
         return 0;
     }
 
@@ -198,11 +199,11 @@ internal static class ReleaseBuilder
         }
     }
 
-    private static void Report(IReadOnlyList<BuildOutcome> outcomes, bool json)
+    private static void Report(IReadOnlyList<BuildOutcome> outcomes, bool json, bool engines)
     {
         if (!json)
         {
-            foreach (var o in outcomes) Console.Out.WriteLine($"{o.Path} {o.Sha256} {o.Size} {o.Status}{(o.Engine is null ? "" : $" {o.Engine}")}");
+            foreach (var o in outcomes) Console.Out.WriteLine($"{o.Path} {o.Sha256} {o.Size} {o.Status}{(engines && o.Engine is not null ? $" {o.Engine}" : "")}");
             return;
         }
         using var stdout = Console.OpenStandardOutput();
