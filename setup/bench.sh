@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 echo "== build: second build of an unchanged three-service release (goal < 2 s)"
 builder/bench/cached-build.sh
 
+echo "== build: three services on one engine vs two (a second dockerd on this machine)"
+builder/bench/engines.sh
+
 echo "== build: nova from the cached Debian wheelhouse, cold and unchanged"
 builder/bench/nova-build.sh
 

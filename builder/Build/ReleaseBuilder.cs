@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
 using OsVenvArtifacts.Artifact;
 using OsVenvArtifacts.Artifact.Store;
@@ -16,11 +17,13 @@ internal sealed record BuildOptions(
     string? ImagesDirectory,
     string? SigningKey,
     bool Json,
-    bool Verbose);
+    bool Verbose,
+    IReadOnlyList<string>? Engines = null);
 
 /// <summary>
-/// Builds every service of a release on every platform it names: images first (once per platform), then
-/// each artifact whose build key is not already in --out or --store, up to --jobs at a time.
+/// Builds every service of a release on every platform it names: images first (once per platform, on the first
+/// engine), then each artifact whose build key is not already in --out or --store, spread over the engines: each
+/// engine runs up to --jobs builds and takes the next unbuilt artifact when one finishes.
 /// </summary>
 internal static class ReleaseBuilder
 {
@@ -30,12 +33,13 @@ internal static class ReleaseBuilder
         var services = Select(release, options.Only);
         using var signer = ManifestSigner.Open(options.SigningKey);
         var log = new BuildLog(options.Verbose);
-        Directory.CreateDirectory(options.OutDirectory);
-        var outDirectory = Path.GetFullPath(options.OutDirectory);
         var images = PlatformImages.Locate(options.ImagesDirectory, Path.GetDirectoryName(release.Path));
 
-        using var engine = await ConnectAsync(services, ct);
-        var platformImages = new PlatformImages(engine, images);
+        // Every engine answers before --out is even created, so an engine that is down leaves nothing behind.
+        using var engines = await ConnectAsync(services, options.Engines ?? [], ct);
+        Directory.CreateDirectory(options.OutDirectory);
+        var outDirectory = Path.GetFullPath(options.OutDirectory);
+        var platformImages = new PlatformImages(engines.First, images);
         var inputs = new BuildInputs();
         var jobs = new List<BuildJob>();
         var imageCache = new Dictionary<string, PlatformImage>(StringComparer.Ordinal);
@@ -49,51 +53,94 @@ internal static class ReleaseBuilder
                 jobs.Add(new BuildJob(spec, image, wheels, key, null));
             }
         }
-        var outcomes = await RunJobsAsync(jobs, engine, log, outDirectory, options, signer, ct);
-        Report(outcomes, options.Json);
+        var outcomes = await RunJobsAsync(jobs, engines, log, outDirectory, options, signer, ct);
+        // The engine ends a built line only when engines were chosen, so the default line stays what scripts already parse.
+        Report(outcomes, options.Json, engines: options.Engines is { Count: > 0 });
         return 0;
     }
 
-    /// <summary>Builds the jobs that are not cached; shared with <c>rebuild</c>.</summary>
+    /// <summary>Builds the jobs that are not cached on one engine; <c>rebuild</c> uses it.</summary>
     internal static async Task<List<BuildOutcome>> RunJobsAsync(List<BuildJob> jobs, DockerEngine engine, BuildLog log, string outDirectory,
+        BuildOptions options, ManifestSigner? signer, CancellationToken ct) =>
+        await RunJobsAsync(jobs, EnginePool.Of(engine), log, outDirectory, options, signer, ct);
+
+    /// <summary>
+    /// Looks every job up in the cache first (a hit builds nothing and moves no image), then runs the rest from one
+    /// queue: --jobs workers per engine, started engine by engine in turn, each taking the next job when it is free.
+    /// </summary>
+    internal static async Task<List<BuildOutcome>> RunJobsAsync(List<BuildJob> jobs, EnginePool engines, BuildLog log, string outDirectory,
         BuildOptions options, ManifestSigner? signer, CancellationToken ct)
     {
         using var cache = await ArtifactCache.OpenAsync(outDirectory, options.Store, options.S3, ct);
-        var builder = new ServiceBuilder(engine, log, signer);
-        using var gate = new SemaphoreSlim(Math.Max(1, options.Jobs));
-        var failures = new List<BuilderException>();
-        var tasks = jobs.Select(async job =>
+        var results = await Task.WhenAll(jobs.Select(async job =>
         {
-            if (await cache.FindAsync(job, ct) is { } hit)
+            if (await cache.FindAsync(job, ct) is not { } hit) return null;
+            // A hit in --out is signed now if it was built unsigned; a store hit is the store's business.
+            if (signer is not null && Path.GetDirectoryName(hit.Path) == outDirectory)
             {
-                // A hit in --out is signed now if it was built unsigned; a store hit is the store's business.
-                if (signer is not null && Path.GetDirectoryName(hit.Path) == outDirectory)
+                await signer.EnsureSignedAsync(outDirectory, new ArtifactId(hit.Service, hit.Tag, PlatformId.Parse(hit.Platform)), ct);
+            }
+            return hit;
+        }));
+        var queue = new ConcurrentQueue<int>(Enumerable.Range(0, jobs.Count).Where(i => results[i] is null));
+        var failures = new List<BuilderException>();
+        var lost = new ConcurrentDictionary<DockerEngine, Exception>();
+        var unfinished = queue.Count;
+        var workers = Enumerable.Range(0, Math.Max(1, options.Jobs))
+            .SelectMany(_ => engines.Engines)
+            .Select(engine => WorkAsync(engine, new ServiceBuilder(engine, log, signer)))
+            .ToList();
+        await Task.WhenAll(workers);
+        // Left in the queue only when every engine went away.
+        while (queue.TryDequeue(out var i))
+        {
+            var (engine, cause) = lost.First();
+            failures.Add(DockerEngine.NotReachable(engine.Name, cause).ForService(jobs[i].Spec.Name));
+        }
+
+        async Task WorkAsync(DockerEngine engine, ServiceBuilder builder)
+        {
+            while (!lost.ContainsKey(engine))
+            {
+                if (!queue.TryDequeue(out var i))
                 {
-                    await signer.EnsureSignedAsync(outDirectory, new ArtifactId(hit.Service, hit.Tag, PlatformId.Parse(hit.Platform)), ct);
+                    // Idle while other engines still build: a job of one that goes away comes back to the queue.
+                    if (Volatile.Read(ref unfinished) == 0) return;
+                    await Task.Delay(200, ct);
+                    continue;
                 }
-                return hit;
+                var job = jobs[i];
+                var requeued = false;
+                try
+                {
+                    await engines.EnsureImageAsync(engine, job.Image, log, ct);
+                    results[i] = await builder.BuildAsync(job, outDirectory, ct) with { Engine = engine.Name };
+                }
+                catch (Exception e) when (e is BuilderException || (e is not OperationCanceledException && DockerEngine.IsConnectionFailure(e)))
+                {
+                    if (!await engine.AnswersAsync(ct))
+                    {
+                        // The engine went away, not the build: the job goes back for another engine, and this engine takes no more.
+                        if (lost.TryAdd(engine, e))
+                        {
+                            await Console.Error.WriteLineAsync($"osva-build: engine {engine.Name} stopped answering ({DockerEngine.Innermost(e).Message}); "
+                                + "what it was building goes to the other engines");
+                        }
+                        queue.Enqueue(i);
+                        requeued = true;
+                        return;
+                    }
+                    var failure = e as BuilderException ?? DockerEngine.NotReachable(engine.Name, e);
+                    lock (failures) failures.Add(failure.ForService(job.Spec.Name));
+                }
+                finally
+                {
+                    // Whatever ended the job (even a bug), idle workers must not wait for it forever.
+                    if (!requeued) Interlocked.Decrement(ref unfinished);
+                }
             }
-            await gate.WaitAsync(ct);
-            try
-            {
-                return await builder.BuildAsync(job, outDirectory, ct);
-            }
-            catch (BuilderException e)
-            {
-                lock (failures) failures.Add(e.ForService(job.Spec.Name));
-                return null;
-            }
-            catch (Exception e) when (e is not OperationCanceledException && DockerEngine.IsConnectionFailure(e))
-            {
-                lock (failures) failures.Add(DockerEngine.NotReachable(engine.Endpoint.ToString(), e).ForService(job.Spec.Name));
-                return null;
-            }
-            finally
-            {
-                gate.Release();
-            }
-        }).ToList();
-        var results = await Task.WhenAll(tasks);
+        }
+
         if (failures.Count == 1) throw failures[0];
         if (failures.Count > 1)
         {
@@ -114,13 +161,13 @@ internal static class ReleaseBuilder
         return [.. release.Services.Where(s => only.Count == 0 || only.Contains(s.Name))];
     }
 
-    private static async Task<DockerEngine> ConnectAsync(IReadOnlyList<ServiceSpec> services, CancellationToken ct)
+    private static async Task<EnginePool> ConnectAsync(IReadOnlyList<ServiceSpec> services, IReadOnlyList<string> engines, CancellationToken ct)
     {
         try
         {
-            return await DockerEngine.ConnectAsync(ct);
+            return await EnginePool.ConnectAsync(engines, ct);
         }
-        catch (BuilderException e)
+        catch (BuilderException e) when (e.ExitCode != ExitCode.Usage)
         {
             throw new BuilderException(e.Code, $"cannot build {string.Join(", ", services.Select(s => s.Name))}: {e.Message}", e.Hint, e.ExitCode, e);
         }
@@ -152,11 +199,11 @@ internal static class ReleaseBuilder
         }
     }
 
-    private static void Report(IReadOnlyList<BuildOutcome> outcomes, bool json)
+    private static void Report(IReadOnlyList<BuildOutcome> outcomes, bool json, bool engines)
     {
         if (!json)
         {
-            foreach (var o in outcomes) Console.Out.WriteLine($"{o.Path} {o.Sha256} {o.Size} {o.Status}");
+            foreach (var o in outcomes) Console.Out.WriteLine($"{o.Path} {o.Sha256} {o.Size} {o.Status}{(engines && o.Engine is not null ? $" {o.Engine}" : "")}");
             return;
         }
         using var stdout = Console.OpenStandardOutput();
@@ -172,6 +219,7 @@ internal static class ReleaseBuilder
             w.WriteString("sha256", o.Sha256);
             w.WriteNumber("size", o.Size);
             w.WriteString("status", o.Status);
+            w.WriteString("engine", o.Engine);
             w.WriteNumber("seconds", Math.Round(o.Elapsed.TotalSeconds, 3));
             if (o.Times is { } t)
             {

@@ -11,7 +11,7 @@ namespace OsVenvArtifacts.Builder.Build;
 
 /// <summary>One artifact as the command reports it.</summary>
 internal sealed record BuildOutcome(string Service, string Tag, string Platform, string Path, string Sha256, long Size, string Status,
-    TimeSpan Elapsed, BuildTimes? Times);
+    TimeSpan Elapsed, BuildTimes? Times, string? Engine = null);
 
 /// <summary>Where the time of one build went.</summary>
 internal sealed record BuildTimes(TimeSpan Pip, TimeSpan Pack);

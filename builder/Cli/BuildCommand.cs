@@ -10,7 +10,7 @@ internal static class BuildCommand
 {
     private static readonly Argument<string> Release = new("RELEASE") { Description = "Release file (YAML)" };
     private static readonly Option<string> Out = new("--out", "-o") { Description = "Output directory for the artifacts", Required = true };
-    private static readonly Option<int> Jobs = new("--jobs", "-j") { Description = "Artifacts built at once (default: number of cores)", DefaultValueFactory = _ => Environment.ProcessorCount };
+    private static readonly Option<int> Jobs = new("--jobs", "-j") { Description = "Artifacts built at once on each engine (default: number of cores)", DefaultValueFactory = _ => Environment.ProcessorCount };
     private static readonly Option<string[]> Only = new("--only") { Description = "Build only this service (repeatable)" };
     private static readonly Option<string?> Store = new("--store") { Description = "Store whose artifacts count as cached (directory, s3://bucket/prefix or http(s)://)" };
 
@@ -18,7 +18,7 @@ internal static class BuildCommand
     {
         var command = new Command("build", "Build every service of a release file into reproducible artifacts")
         {
-            Release, Out, Jobs, Only, Store, CommonOptions.SigningKey, CommonOptions.Images, CommonOptions.S3Endpoint, CommonOptions.S3Region, CommonOptions.S3PathStyle,
+            Release, Out, Jobs, Only, Store, CommonOptions.Engine, CommonOptions.SigningKey, CommonOptions.Images, CommonOptions.S3Endpoint, CommonOptions.S3Region, CommonOptions.S3PathStyle,
             CommonOptions.Json, CommonOptions.Verbose,
         };
         command.SetAction((ParseResult r, CancellationToken ct) =>
@@ -37,7 +37,8 @@ internal static class BuildCommand
                     r.GetValue(CommonOptions.Images),
                     r.GetValue(CommonOptions.SigningKey),
                     r.GetValue(CommonOptions.Json),
-                    verbose);
+                    verbose,
+                    r.GetValue(CommonOptions.Engine) ?? []);
                 return ReleaseBuilder.RunAsync(options, c);
             }, ct);
         });

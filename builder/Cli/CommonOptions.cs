@@ -12,6 +12,10 @@ internal static class CommonOptions
     {
         Description = "PEM private key (ECDSA P-256) to write <manifest>.sig with (default: $OSVA_SIGNING_KEY; unsigned when neither is set)",
     };
+    public static readonly Option<string[]> Engine = new("--engine")
+    {
+        Description = "Docker engine to build on, unix:///path or tcp://host:port (repeatable: services are spread over them; default: DOCKER_HOST, else the local socket)",
+    };
     public static readonly Option<string?> S3Endpoint = new("--s3-endpoint") { Description = "S3 endpoint URL (else AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL)" };
     public static readonly Option<string?> S3Region = new("--s3-region") { Description = "S3 region (default us-east-1)" };
     public static readonly Option<bool?> S3PathStyle = new("--s3-path-style") { Description = "Path-style S3 addressing (default: on for IP and localhost endpoints)" };
