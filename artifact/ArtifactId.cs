@@ -20,6 +20,8 @@ public sealed record ArtifactId
     public string BaseName => $"{Service}-{Tag}-{Platform}";
     public string ArchiveFileName => BaseName + ".tar.gz";
     public string ChecksumFileName => ArchiveFileName + ".sha256";
+    /// <summary>The image-mode file (docs/artifact-format.md, "The image").</summary>
+    public string ImageFileName => BaseName + ".squashfs";
     public string ManifestFileName => BaseName + ".manifest.json";
     public string SignatureFileName => ManifestFileName + ".sig";
     public string SbomFileName => BaseName + ".cdx.json";

@@ -38,6 +38,11 @@ public sealed record Manifest
     public long FileCount { get; init; }
     public long UnpackedSize { get; init; }
     public required ArchiveInfo Archive { get; init; }
+    /// <summary>
+    /// The image-mode file beside the archive (a squashfs of the same tree), or null when only the tarball was built.
+    /// Optional and absent from older manifests; readers that do not know it ignore it (schema 1 ignores unknown fields).
+    /// </summary>
+    public ImageInfo? Image { get; set; }
     /// <summary>sha256 over the sorted entry list; see <see cref="TreeHash"/>.</summary>
     public required string TreeHash { get; init; }
     public RootwrapHints? Rootwrap { get; init; }
@@ -73,6 +78,20 @@ public sealed record ArchiveInfo
     /// <summary>sha256 of the uncompressed tar: content identity that does not depend on the zlib build.</summary>
     public required string TarSha256 { get; init; }
     public long TarSize { get; init; }
+}
+
+/// <summary>A read-only filesystem image of the venv tree, mounted at the install path instead of unpacked.</summary>
+public sealed record ImageInfo
+{
+    public const string Squashfs = "squashfs";
+
+    /// <summary><c>&lt;base&gt;.squashfs</c>, in the same store folder as the archive.</summary>
+    public required string FileName { get; init; }
+    /// <summary>The filesystem type, what <c>mount -t</c> takes: <see cref="Squashfs"/>.</summary>
+    public required string Format { get; init; }
+    /// <summary>sha256 of the image file: byte-reproducible, so the identity itself.</summary>
+    public required string Sha256 { get; init; }
+    public long Size { get; init; }
 }
 
 public sealed record RootwrapHints

@@ -50,6 +50,10 @@ public sealed record IndexArtifact
     public long ArchiveSize { get; init; }
     public required string ManifestSha256 { get; init; }
     public DateTimeOffset Published { get; init; }
+    /// <summary>The image-mode file published beside the archive (the manifest's <c>image</c>), or null: absent in older indexes.</summary>
+    public string? ImageFileName { get; set; }
+    public string? ImageSha256 { get; set; }
+    public long? ImageSize { get; set; }
 }
 
 /// <summary>One change to the index, kept so forced republishes and alias moves can be audited.</summary>

@@ -16,6 +16,9 @@ builder/bench/nova-build.sh
 echo "== pack: osva-build pack vs tar | gzip -6 -n vs tar | pigz -p2, nova tree"
 builder/bench/pack.sh
 
+echo "== image: squashfs zstd vs EROFS lz4hc on the nova tree (size, build, mount, cold first import)"
+builder/bench/image.sh
+
 echo "== publish: osva-publish vs Debian's awscli, same 500 MB artifact, same s3rver"
 tests/Distributor.Bench/run.sh
 

@@ -22,6 +22,9 @@ command -v openssl >/dev/null || need_pkgs+=(openssl)
 # bsdtar: one of the readers every artifact is checked with (tests/TestSupport/ArchiveListings.cs).
 command -v bsdtar >/dev/null || need_pkgs+=(libarchive-tools)
 command -v pigz >/dev/null || need_pkgs+=(pigz) # the peer builder/bench/pack.sh measures packing against
+# Image mode: osva-build writes squashfs images; erofs-utils is the other candidate builder/bench/image.sh measures.
+command -v mksquashfs >/dev/null || need_pkgs+=(squashfs-tools)
+command -v mkfs.erofs >/dev/null || need_pkgs+=(erofs-utils)
 # Installed venvs link bin/python to Debian's interpreter, as on a real host.
 [ -x /usr/bin/python3.11 ] || need_pkgs+=(python3)
 # The osva.venv collection's module is tested with Debian's Ansible (ansible-core 2.14).

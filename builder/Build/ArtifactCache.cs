@@ -46,7 +46,8 @@ internal sealed class ArtifactCache : IDisposable
             var archive = Path.Combine(hit.Directory, hit.Manifest.Archive.FileName);
             var checksum = archive + ".sha256";
             if (File.Exists(archive) && new FileInfo(archive).Length == hit.Manifest.Archive.Size && File.Exists(checksum)
-                && Sha256.ParseChecksumLine(await File.ReadAllTextAsync(checksum, ct), hit.Manifest.Archive.FileName, checksum) == hit.Manifest.Archive.Sha256)
+                && Sha256.ParseChecksumLine(await File.ReadAllTextAsync(checksum, ct), hit.Manifest.Archive.FileName, checksum) == hit.Manifest.Archive.Sha256
+                && (hit.Manifest.Image is not { } image || new FileInfo(Path.Combine(hit.Directory, image.FileName)) is { Exists: true } f && f.Length == image.Size))
             {
                 return Outcome(hit.Manifest, archive);
             }

@@ -59,6 +59,8 @@ internal sealed class BuildInputs
         foreach (var p in spec.DistroPackages) Line("distroPackage", p);
         foreach (var u in spec.Systemd?.Units ?? []) Line("systemdUnit", $"{u.Name} {u.ExecStart}");
         if (spec.Rootwrap is { } rw) Line("rootwrap", $"{rw.ConfigPath}|{rw.Command}|{rw.DaemonCommand}|{rw.FiltersDir}");
+        // Only when asked for, so the keys (and caches) of tarball-only builds stay as they were.
+        if (spec.Image) Line("image-format", $"squashfs zstd-{SquashfsImage.ZstdLevel}");
         Line("constraints", spec.Constraints is null ? null : await Sha256.OfFileAsync(spec.Constraints, ct));
         Line("locked", lockedRequirements is null ? null : Sha256.Of(Encoding.UTF8.GetBytes(lockedRequirements)));
         foreach (var w in wheels) Line("wheel", $"{w.Sha256} {w.FileName}");

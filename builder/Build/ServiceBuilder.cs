@@ -70,6 +70,7 @@ internal sealed class ServiceBuilder(DockerEngine engine, BuildLog log, Manifest
             var packClock = Stopwatch.StartNew();
             using var output2 = new ArtifactOutput(outDirectory);
             PackResult packed;
+            string stagedArchive;
             await using (var tree = await engine.GetArchiveAsync(containerId, spec.InstallPath, ct))
             await using (var packer = await VenvPacker.SpoolAsync(tree, spec.InstallPath, info.PythonPath, ct))
             await using (var archive = output2.Create(id.ArchiveFileName))
@@ -77,7 +78,9 @@ internal sealed class ServiceBuilder(DockerEngine engine, BuildLog log, Manifest
                 packed = await packer.WriteAsync(archive, spec.SourceDateEpoch, ct);
                 await archive.FlushAsync(ct);
                 archive.Flush(flushToDisk: true);
+                stagedArchive = archive.Name;
             }
+            var image = spec.Image ? await SquashfsImage.WriteAsync(stagedArchive, output2.Stage(id.ImageFileName), spec.SourceDateEpoch, ct) : null;
             var manifest = new Manifest
             {
                 Service = spec.Name,
@@ -112,6 +115,7 @@ internal sealed class ServiceBuilder(DockerEngine engine, BuildLog log, Manifest
                     TarSha256 = packed.TarSha256,
                     TarSize = packed.TarSize,
                 },
+                Image = image is null ? null : new ImageInfo { FileName = id.ImageFileName, Format = ImageInfo.Squashfs, Sha256 = image.Sha256, Size = image.Size },
                 TreeHash = packed.TreeHash,
                 Rootwrap = spec.Rootwrap,
                 Systemd = spec.Systemd,

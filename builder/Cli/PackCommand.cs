@@ -10,7 +10,8 @@ using OsVenvArtifacts.Builder.Packing;
 namespace OsVenvArtifacts.Builder.Cli;
 
 /// <summary>What <c>osva-build pack</c> was asked to do.</summary>
-internal sealed record PackOptions(string Directory, string InstallPath, string Out, long SourceDateEpoch, int Threads, string? Python, bool Json);
+internal sealed record PackOptions(string Directory, string InstallPath, string Out, long SourceDateEpoch, int Threads, string? Python, bool Json,
+    string? Image = null);
 
 /// <summary>
 /// <c>osva-build pack DIR --install-path P --out FILE</c>: packs an existing venv tree as the build does (same checks,
@@ -40,6 +41,10 @@ internal static class PackCommand
         Description = "Threads that deflate (default: one per core); the bytes are the same for any number",
         DefaultValueFactory = _ => VenvPacker.DefaultThreads,
     };
+    private static readonly Option<string?> Image = new("--image")
+    {
+        Description = "Also write the image-mode file (squashfs) of the same tree, e.g. nova-31.0.0-debian-12-x86_64-py3.11.squashfs",
+    };
     private static readonly Option<string?> Python = new("--python")
     {
         Description = "The interpreter bin/python must point at (default: its target, when absolute)",
@@ -49,13 +54,14 @@ internal static class PackCommand
     {
         var command = new Command("pack", "Pack an existing venv tree into a deterministic tar.gz and print the manifest's packing fields")
         {
-            Dir, InstallPath, Out, Epoch, Threads, Python, CommonOptions.Json, CommonOptions.Verbose,
+            Dir, InstallPath, Out, Epoch, Threads, Python, Image, CommonOptions.Json, CommonOptions.Verbose,
         };
         command.SetAction((ParseResult r, CancellationToken ct) =>
         {
             var json = r.GetValue(CommonOptions.Json);
             return CommandGuard.RunAsync(CommonOptions.Program, r.GetValue(CommonOptions.Verbose), json, c => RunAsync(new PackOptions(
-                r.GetValue(Dir)!, r.GetValue(InstallPath)!, r.GetValue(Out)!, r.GetValue(Epoch), r.GetValue(Threads), r.GetValue(Python), json), c), ct);
+                r.GetValue(Dir)!, r.GetValue(InstallPath)!, r.GetValue(Out)!, r.GetValue(Epoch), r.GetValue(Threads), r.GetValue(Python), json,
+                r.GetValue(Image)), c), ct);
         });
         return command;
     }
@@ -79,8 +85,16 @@ internal static class PackCommand
             }
             output.Commit();
         }
+        ImageResult? image = null;
+        if (options.Image is not null)
+        {
+            var imagePath = Path.GetFullPath(options.Image);
+            using var imageOutput = new ArtifactOutput(Path.GetDirectoryName(imagePath)!);
+            image = await SquashfsImage.WriteAsync(outPath, imageOutput.Stage(Path.GetFileName(imagePath)), options.SourceDateEpoch, ct);
+            imageOutput.Commit();
+        }
         var seconds = clock.Elapsed.TotalSeconds;
-        await Console.Out.WriteLineAsync(options.Json ? Json(options, outPath, python, packed, seconds) : Text(options, outPath, python, packed, seconds));
+        await Console.Out.WriteLineAsync(options.Json ? Json(options, outPath, python, packed, image, seconds) : Text(options, outPath, python, packed, image, seconds));
         return (int)ExitCode.Ok;
     }
 
@@ -100,10 +114,16 @@ internal static class PackCommand
             throw Input($"source date epoch {o.SourceDateEpoch} is before 1980-01-01", "pass seconds since 1970, at least 315532800");
         }
         if (o.Threads < 1) throw Input($"--threads {o.Threads} is below 1", "pass at least 1, or leave it out for one per core");
-        if (Directory.Exists(o.Out)) throw Input($"--out {o.Out} is a directory", "name the tar.gz file to write");
-        if (Path.GetDirectoryName(Path.GetFullPath(o.Out)) is not { } parent || !Directory.Exists(parent))
+        CheckOut("--out", o.Out, "tar.gz");
+        if (o.Image is not null) CheckOut("--image", o.Image, "squashfs");
+    }
+
+    private static void CheckOut(string option, string path, string kind)
+    {
+        if (Directory.Exists(path)) throw Input($"{option} {path} is a directory", $"name the {kind} file to write");
+        if (Path.GetDirectoryName(Path.GetFullPath(path)) is not { } parent || !Directory.Exists(parent))
         {
-            throw Input($"the folder of --out {o.Out} does not exist", "create it first");
+            throw Input($"the folder of {option} {path} does not exist", "create it first");
         }
     }
 
@@ -121,18 +141,22 @@ internal static class PackCommand
 
     private static BuilderException Input(string problem, string hint) => new("OSVA-B090", $"pack: {problem}", hint, ExitCode.InvalidInput);
 
-    private static string Text(PackOptions o, string outPath, string python, PackResult p, double seconds)
+    private static string Text(PackOptions o, string outPath, string python, PackResult p, ImageResult? image, double seconds)
     {
         var s = new StringBuilder();
         s.Append(CultureInfo.InvariantCulture, $"{outPath} {p.Sha256} {p.Size} ({seconds:F1} s, {o.Threads} threads)\n");
         s.Append(CultureInfo.InvariantCulture, $"installPath {o.InstallPath}\nsourceDateEpoch {o.SourceDateEpoch}\nplatform.pythonPath {python}\n");
         s.Append(CultureInfo.InvariantCulture, $"archive.sha256 {p.Sha256}\narchive.size {p.Size}\narchive.tarSha256 {p.TarSha256}\narchive.tarSize {p.TarSize}\n");
+        if (image is not null)
+        {
+            s.Append(CultureInfo.InvariantCulture, $"image.fileName {Path.GetFileName(o.Image)}\nimage.format {ImageInfo.Squashfs}\nimage.sha256 {image.Sha256}\nimage.size {image.Size}\n");
+        }
         s.Append(CultureInfo.InvariantCulture, $"treeHash {p.TreeHash}\nfileCount {p.FileCount}\nunpackedSize {p.UnpackedSize}");
         return s.ToString();
     }
 
     /// <summary>The manifest's own field names and nesting, so a script can copy them over.</summary>
-    private static string Json(PackOptions o, string outPath, string python, PackResult p, double seconds)
+    private static string Json(PackOptions o, string outPath, string python, PackResult p, ImageResult? image, double seconds)
     {
         using var buffer = new MemoryStream();
         using (var w = new Utf8JsonWriter(buffer))
@@ -154,6 +178,15 @@ internal static class PackCommand
             w.WriteString("tarSha256", p.TarSha256);
             w.WriteNumber("tarSize", p.TarSize);
             w.WriteEndObject();
+            if (image is not null)
+            {
+                w.WriteStartObject("image");
+                w.WriteString("fileName", Path.GetFileName(o.Image));
+                w.WriteString("format", ImageInfo.Squashfs);
+                w.WriteString("sha256", image.Sha256);
+                w.WriteNumber("size", image.Size);
+                w.WriteEndObject();
+            }
             w.WriteString("treeHash", p.TreeHash);
             w.WriteNumber("threads", o.Threads);
             w.WriteNumber("seconds", Math.Round(seconds, 2));

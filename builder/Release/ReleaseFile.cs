@@ -24,6 +24,8 @@ internal sealed record ServiceSpec
     public IReadOnlyList<string> BuildPackages { get; init; } = [];
     public IReadOnlyList<string> RuntimePackages { get; init; } = [];
     public IReadOnlyList<string> DistroPackages { get; init; } = [];
+    /// <summary>The release's <c>formats</c> names <c>image</c>: a squashfs image is built beside the tarball (always built).</summary>
+    public bool Image { get; init; }
     public SystemdHints? Systemd { get; init; }
     public RootwrapHints? Rootwrap { get; init; }
     /// <summary>Where the service starts in the release file, for errors that happen later.</summary>

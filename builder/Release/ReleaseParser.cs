@@ -12,7 +12,7 @@ namespace OsVenvArtifacts.Builder.Release;
 /// </summary>
 internal static partial class ReleaseParser
 {
-    private static readonly string[] DefaultKeys = ["platforms", "installPath", "wheelhouse", "index", "constraints", "sourceDateEpoch"];
+    private static readonly string[] DefaultKeys = ["platforms", "installPath", "wheelhouse", "index", "constraints", "sourceDateEpoch", "formats"];
     private static readonly string[] TopKeys = ["release", "defaults", "services"];
     private static readonly string[] ServiceKeys =
         [.. DefaultKeys, "name", "tag", "requirements", "consoleScripts", "managementScripts", "buildPackages", "runtimePackages", "distroPackages", "systemd", "rootwrap"];
@@ -159,6 +159,14 @@ internal static partial class ReleaseParser
         var distroPackages = r.OptionalList(node, at, "distroPackages");
         r.Each(node, at, "distroPackages", distroPackages, s => ScriptPattern().IsMatch(s), "is not a Python module name");
 
+        var (formatsNode, formatsKey) = Pick("formats");
+        var formats = formatsNode is null ? ["tarball"] : r.List(formatsNode, formatsKey);
+        if (!formats.Contains("tarball") || formats.Any(f => f is not ("tarball" or "image")))
+        {
+            throw r.Error(formatsNode, formatsKey, $"formats [{string.Join(", ", formats)}] must list tarball, and may add image",
+                "write formats: [tarball] or formats: [tarball, image]");
+        }
+
         return new ServiceSpec
         {
             Name = name,
@@ -175,6 +183,7 @@ internal static partial class ReleaseParser
             BuildPackages = buildPackages,
             RuntimePackages = runtimePackages,
             DistroPackages = distroPackages,
+            Image = formats.Contains("image"),
             Systemd = ReadSystemd(r, node, at),
             Rootwrap = ReadRootwrap(r, node, at),
             Origin = $"{r.File}:{node.Start.Line}",

@@ -57,11 +57,16 @@ internal static class MirrorCommand
             if (signature is not null) wanted.Add(StoreKeys.IndexSignature(service));
             foreach (var tag in index.Tags)
             {
-                var archives = tag.Artifacts.ToDictionary(a => StoreKeys.File(service, tag.Tag, a.ArchiveFileName));
+                // The large files, checked by the sha256 the index records instead of read into memory: archives and images.
+                var large = tag.Artifacts.ToDictionary(a => StoreKeys.File(service, tag.Tag, a.ArchiveFileName), a => a.ArchiveSha256);
+                foreach (var a in tag.Artifacts)
+                {
+                    if (a is { ImageFileName: { } image, ImageSha256: { } sha }) large[StoreKeys.File(service, tag.Tag, image)] = sha;
+                }
                 await foreach (var o in store.ListAsync(StoreKeys.TagPrefix(service, tag.Tag), ct))
                 {
                     wanted.Add(o.Key);
-                    archives.TryGetValue(o.Key, out var archive);
+                    large.TryGetValue(o.Key, out var archive);
                     if (await IsCurrentAsync(target, o, archive, store, ct))
                     {
                         unchanged++;
@@ -92,18 +97,18 @@ internal static class MirrorCommand
         return 0;
     }
 
-    private static async Task<bool> IsCurrentAsync(DirectoryObjectStore target, StoredObject source, IndexArtifact? archive, IObjectStore store, CancellationToken ct)
+    private static async Task<bool> IsCurrentAsync(DirectoryObjectStore target, StoredObject source, string? archive, IObjectStore store, CancellationToken ct)
     {
         var local = new FileInfo(target.PathOf(source.Key));
         if (!local.Exists || local.Length != source.Size) return false;
-        if (archive is not null) return await Sha256.OfFileAsync(local.FullName, ct) == archive.ArchiveSha256;
+        if (archive is not null) return await Sha256.OfFileAsync(local.FullName, ct) == archive;
         // Small files (checksums, manifests, signatures) are compared byte for byte.
         var remote = await store.GetSmallAsync(source.Key, ct);
         var mine = await File.ReadAllBytesAsync(local.FullName, ct);
         return remote is { } r && r.Data.AsSpan().SequenceEqual(mine);
     }
 
-    private static async Task CopyAsync(IObjectStore store, DirectoryObjectStore target, StoredObject source, IndexArtifact? archive, CancellationToken ct)
+    private static async Task CopyAsync(IObjectStore store, DirectoryObjectStore target, StoredObject source, string? archive, CancellationToken ct)
     {
         await using var input = await store.OpenReadAsync(source.Key, ct);
         await AtomicFile.WriteAsync(target.PathOf(source.Key), async (output, c) =>
@@ -111,9 +116,9 @@ internal static class MirrorCommand
             await using var hashing = new HashingStream(input, leaveOpen: true);
             await hashing.CopyToAsync(output, 1 << 20, c);
             var actual = hashing.Finish();
-            if (archive is not null && actual != archive.ArchiveSha256)
+            if (archive is not null && actual != archive)
             {
-                throw new PublishException("OSVA-P071", $"{source.Key} has sha256 {actual} in {store.Location} but its index says {archive.ArchiveSha256}",
+                throw new PublishException("OSVA-P071", $"{source.Key} has sha256 {actual} in {store.Location} but its index says {archive}",
                     "the store copy is damaged; republish that tag with --force, then mirror again", ExitCode.VerificationFailed);
             }
         }, ct, Readable);

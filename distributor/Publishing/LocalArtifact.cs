@@ -7,9 +7,11 @@ internal sealed record LocalFile(string Path, string Name, long Size, string Sha
 
 /// <summary>
 /// An artifact found by its <c>.manifest.json</c>, checked before anything is uploaded: the archive exists, its
-/// <c>.sha256</c> names it, and both that line and the manifest agree with the archive's real hash and size.
+/// <c>.sha256</c> names it, and both that line and the manifest agree with the archive's real hash and size; the same for
+/// the image when the manifest records one.
 /// </summary>
-internal sealed record LocalArtifact(Manifest Manifest, ArtifactId Id, LocalFile Archive, LocalFile ManifestFile, IReadOnlyList<LocalFile> Files)
+internal sealed record LocalArtifact(Manifest Manifest, ArtifactId Id, LocalFile Archive, LocalFile ManifestFile, IReadOnlyList<LocalFile> Files,
+    LocalFile? Image = null)
 {
     public const string ManifestSuffix = ".manifest.json";
 
@@ -79,6 +81,8 @@ internal sealed record LocalArtifact(Manifest Manifest, ArtifactId Id, LocalFile
         }
 
         var files = new List<LocalFile> { archive, await HashAsync(checksumPath, ct) };
+        var image = manifest.Image is null ? null : await CheckImageAsync(manifest.Image, id, dir, ct);
+        if (image is not null) files.Add(image);
         foreach (var optional in new[] { id.SignatureFileName, id.SbomFileName })
         {
             var path = Path.Combine(dir, optional);
@@ -87,7 +91,29 @@ internal sealed record LocalArtifact(Manifest Manifest, ArtifactId Id, LocalFile
         var manifestFile = await HashAsync(Path.Combine(dir, id.ManifestFileName), ct);
         // The manifest goes last among the files: it is what a reader fetches first.
         files.Add(manifestFile);
-        return new LocalArtifact(manifest, id, archive, manifestFile, files);
+        return new LocalArtifact(manifest, id, archive, manifestFile, files, image);
+    }
+
+    private static async Task<LocalFile> CheckImageAsync(ImageInfo expected, ArtifactId id, string dir, CancellationToken ct)
+    {
+        if (expected.FileName != id.ImageFileName)
+        {
+            throw new PublishException("OSVA-P003", $"the manifest of {id} names image {expected.FileName}", $"keep the name osva-build gave: {id.ImageFileName}");
+        }
+        var path = Path.Combine(dir, expected.FileName);
+        if (!File.Exists(path))
+        {
+            throw new PublishException("OSVA-P090", $"{path} is missing, but the manifest {id.ManifestFileName} records an image",
+                "publish the whole output of osva-build (formats: [tarball, image]); rebuild if the file was lost");
+        }
+        var image = await HashAsync(path, ct);
+        if (image.Sha256 != expected.Sha256 || image.Size != expected.Size)
+        {
+            throw new PublishException("OSVA-P091",
+                $"{expected.FileName} has sha256 {image.Sha256} and {image.Size} bytes, but its manifest says {expected.Sha256} ({expected.Size} bytes)",
+                "the image was changed or damaged after the build; rebuild it", ExitCode.VerificationFailed);
+        }
+        return image;
     }
 
     private static async Task<LocalFile> HashAsync(string path, CancellationToken ct)

@@ -56,6 +56,9 @@ internal sealed class Publisher(ServiceCatalog catalog, TimeProvider clock, IPro
                 ArchiveSize = artifact.Archive.Size,
                 ManifestSha256 = artifact.ManifestFile.Sha256,
                 Published = clock.GetUtcNow(),
+                ImageFileName = artifact.Image?.Name,
+                ImageSha256 = artifact.Image?.Sha256,
+                ImageSize = artifact.Image?.Size,
             };
             await catalog.WriteEntryAsync(id.Service, id.Tag, entry, ct);
             status = previous is null ? "published" : "forced";

@@ -7,6 +7,19 @@ namespace OsVenvArtifacts.Installer.Cli;
 /// <summary>install SERVICE TAG_OR_ALIAS --store LOCATION: fetch, verify, unpack and activate.</summary>
 internal static class InstallCommand
 {
+    private static readonly Option<string> Format = CreateFormat();
+
+    private static Option<string> CreateFormat()
+    {
+        var option = new Option<string>("--format")
+        {
+            Description = "tarball: unpack (default); image: mount the tag's read-only image at the venv path; auto: the image where this host can mount it, else the tarball",
+            DefaultValueFactory = _ => InstallFormats.Tarball,
+        };
+        option.AcceptOnlyFromAmong(InstallFormats.Tarball, InstallFormats.Image, InstallFormats.Auto);
+        return option;
+    }
+
     public static Command Create()
     {
         var command = new Command("install", "Fetch, verify, unpack and activate a tag");
@@ -16,6 +29,7 @@ internal static class InstallCommand
         command.Options.Add(CommonOptions.Platform);
         command.Options.Add(CommonOptions.InstallPath);
         command.Options.Add(CommonOptions.NoActivate);
+        command.Options.Add(Format);
         CommonOptions.AddActivation(command);
         CommonOptions.AddOutput(command);
         CommonOptions.Bind(command, (r, ct) =>
@@ -40,6 +54,7 @@ internal static class InstallCommand
         NoActivate = r.GetValue(CommonOptions.NoActivate),
         TrustedKeys = r.GetValue(CommonOptions.TrustedKeys) ?? [],
         DryRun = r.GetValue(CommonOptions.DryRun),
+        Format = r.GetValue(Format)!,
         Activation = CommonOptions.Activation(r),
     };
 }

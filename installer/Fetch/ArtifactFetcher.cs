@@ -192,13 +192,21 @@ internal sealed class ArtifactFetcher(IStoreReader store, TrustPolicy trust, Tim
         var checksum = await ReadSmallAsync(checksumKey, MaxSmallFileSize, ct) ?? throw new StoreNotFoundException(store.Location.ToString(), checksumKey);
         var expected = Sha256.ParseChecksumLine(System.Text.Encoding.UTF8.GetString(checksum), id.ArchiveFileName, id.ChecksumFileName);
         if (expected != manifest.Archive.Sha256) throw Mismatch(id.ArchiveFileName, manifest.Archive.Sha256, id.ChecksumFileName, expected, "manifest says");
-
-        Directory.CreateDirectory(stagingDirectory);
-        var final = Path.Combine(stagingDirectory, id.ArchiveFileName);
-        var partial = final + ".partial";
-        var key = id.StoreKey(id.ArchiveFileName);
         // Positive and within the host's limit (ExtractLimits.For): the download never passes it.
-        var limit = manifest.Archive.Size;
+        return await DownloadCheckedAsync(id, id.ArchiveFileName, manifest.Archive.Size, expected, id.ChecksumFileName, stagingDirectory, ct);
+    }
+
+    /// <summary>The image-mode file, checked against the sha256 the (verified, and when required signed) manifest records.</summary>
+    public Task<string> DownloadImageAsync(ResolvedArtifact artifact, ImageInfo image, string stagingDirectory, CancellationToken ct) =>
+        DownloadCheckedAsync(artifact.Id, image.FileName, image.Size, image.Sha256, artifact.Id.ManifestFileName, stagingDirectory, ct);
+
+    private async Task<string> DownloadCheckedAsync(ArtifactId id, string fileName, long limit, string expected, string expectedFrom,
+        string stagingDirectory, CancellationToken ct)
+    {
+        Directory.CreateDirectory(stagingDirectory);
+        var final = Path.Combine(stagingDirectory, fileName);
+        var partial = final + ".partial";
+        var key = id.StoreKey(fileName);
         string actual;
         await using (var file = new FileStream(partial, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1 << 16, useAsync: true))
         {
@@ -229,7 +237,7 @@ internal sealed class ArtifactFetcher(IStoreReader store, TrustPolicy trust, Tim
                     }
                     catch (Exception e) when (e is HttpIOException or HttpRequestException && !ct.IsCancellationRequested)
                     {
-                        throw new InstallerException("OSVA-I016", $"the download of {id.ArchiveFileName} from {store.Location} broke {attempt} times, last at byte {hashing.BytesHashed}: {e.Message}",
+                        throw new InstallerException("OSVA-I016", $"the download of {fileName} from {store.Location} broke {attempt} times, last at byte {hashing.BytesHashed}: {e.Message}",
                             "run the same command again: it continues from the partial file kept in staging", ExitCode.StoreError, e);
                     }
                 }
@@ -245,7 +253,7 @@ internal sealed class ArtifactFetcher(IStoreReader store, TrustPolicy trust, Tim
         if (actual != expected)
         {
             File.Delete(partial);
-            throw Mismatch(id.ArchiveFileName, actual, id.ChecksumFileName, expected);
+            throw Mismatch(fileName, actual, expectedFrom, expected);
         }
         File.Move(partial, final, overwrite: true);
         return final;

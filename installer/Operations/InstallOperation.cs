@@ -3,6 +3,7 @@ using OsVenvArtifacts.Artifact.Store;
 using OsVenvArtifacts.Installer.Activation;
 using OsVenvArtifacts.Installer.Fetch;
 using OsVenvArtifacts.Installer.Host;
+using OsVenvArtifacts.Installer.Image;
 using OsVenvArtifacts.Installer.State;
 using OsVenvArtifacts.Installer.Unpack;
 
@@ -52,9 +53,30 @@ internal sealed class InstallOperation(InstallerEnvironment env)
         if (!present)
         {
             await _target.EnsureFreeAsync(service, manifest.Tag, installPath, ct);
-            actions.Add($"download {artifact.Id.ArchiveFileName} ({manifest.Archive.Size} bytes) from {source.Store.Location}");
-            actions.Add($"unpack into {installPath}" + (installPath != builtFor ? $" (relocated from {builtFor})" : ""));
-            if (!request.DryRun) (installed, state) = await InstallNewAsync(source.Fetcher, artifact, manifest, limits, installPath, builtFor, state, ct);
+            var image = UseImage(request.Format, manifest, installPath, builtFor, actions);
+            if (image is not null)
+            {
+                actions.Add($"download {image.FileName} ({image.Size} bytes) from {source.Store.Location}");
+                actions.Add($"mount it read-only at {installPath} ({ImageMount.UnitName(installPath)})");
+                if (!request.DryRun)
+                {
+                    try
+                    {
+                        (installed, state) = await InstallImageAsync(source.Fetcher, artifact, manifest, image, installPath, state, ct);
+                    }
+                    catch (InstallerException e) when (e.Code == "OSVA-I080" && request.Format == InstallFormats.Auto)
+                    {
+                        image = null;
+                        FallBack(actions, e.Message);
+                    }
+                }
+            }
+            if (image is null)
+            {
+                actions.Add($"download {artifact.Id.ArchiveFileName} ({manifest.Archive.Size} bytes) from {source.Store.Location}");
+                actions.Add($"unpack into {installPath}" + (installPath != builtFor ? $" (relocated from {builtFor})" : ""));
+                if (!request.DryRun) (installed, state) = await InstallNewAsync(source.Fetcher, artifact, manifest, limits, installPath, builtFor, state, ct);
+            }
         }
         var changed = !present;
         IReadOnlyList<FileChange>? files = null;
@@ -79,6 +101,85 @@ internal sealed class InstallOperation(InstallerEnvironment env)
         };
     }
 
+    /// <summary>The image to mount, or null for the tarball; --format image refuses (OSVA-I080) where --format auto falls back.</summary>
+    private static ImageInfo? UseImage(string format, Manifest manifest, string installPath, string builtFor, List<string> actions)
+    {
+        if (format == InstallFormats.Tarball) return null;
+        var why = manifest.Image is not { Format: ImageInfo.Squashfs } ? $"{manifest.Tag} was built without a squashfs image (formats: [tarball, image] in its release)"
+            : installPath != builtFor ? $"an image cannot be relocated from {builtFor} to {installPath}"
+            : ImageMount.CannotMountReason();
+        if (why is null) return manifest.Image;
+        if (format == InstallFormats.Image) throw ImageMount.Refusal(manifest.Service, manifest.Tag, why);
+        FallBack(actions, why);
+        return null;
+    }
+
+    private static void FallBack(List<string> actions, string why)
+    {
+        actions.Add($"--format auto: installing the tarball ({why})");
+        Console.Error.WriteLine($"osva-install: --format auto: installing the tarball: {why}");
+    }
+
+    /// <summary>
+    /// Image mode: downloads the image while hashing it against the manifest's sha256, keeps it read-only in
+    /// /var/lib/osva/images, writes the mount unit and mounts it at the venv path, then records the tag. Anything
+    /// placed is taken out again on failure, so "nothing was installed" holds as for the tarball.
+    /// </summary>
+    private async Task<(InstalledTag, ServiceState)> InstallImageAsync(ArtifactFetcher fetcher, ResolvedArtifact artifact, Manifest manifest,
+        ImageInfo image, string installPath, ServiceState state, CancellationToken ct)
+    {
+        var (service, tag) = (manifest.Service, manifest.Tag);
+        var venvDir = env.HostPath(installPath);
+        var staging = Path.Combine(Path.GetDirectoryName(venvDir)!, ".staging");
+        var ownStaging = Path.Combine(staging, service);
+        var mount = new ImageMount(env);
+        var placed = false;
+        try
+        {
+            if (Directory.Exists(ownStaging)) Directory.Delete(ownStaging, recursive: true);
+            Directory.CreateDirectory(ownStaging);
+            var free = new DriveInfo(staging).AvailableFreeSpace;
+            if (free < 2 * image.Size)
+            {
+                throw new InstallerException("OSVA-I040", $"{staging} has {free} bytes free, the image of {artifact.Id} needs {2 * image.Size} (download and keep)",
+                    $"nothing was installed; free space there or remove old tags (osva-install gc {service} --keep 2)", ExitCode.HostMismatch);
+            }
+            var downloaded = await fetcher.DownloadImageAsync(artifact, image, ownStaging, ct);
+            var final = env.HostPath(ImageMount.ImagePath(service, tag));
+            Directory.CreateDirectory(Path.GetDirectoryName(final)!);
+            placed = true;
+            File.SetUnixFileMode(downloaded, UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+            File.Move(downloaded, final, overwrite: true);
+            Native.SyncDirectory(Path.GetDirectoryName(final)!);
+            Directory.CreateDirectory(venvDir);
+            await mount.MountAsync(service, tag, installPath, ct);
+            var fresh = new InstalledTag
+            {
+                Tag = tag, Platform = manifest.Platform.Id, InstallPath = installPath, BuiltFor = installPath,
+                ArchiveSha256 = manifest.Archive.Sha256, TreeHash = manifest.TreeHash, UnpackedSize = manifest.UnpackedSize, FileCount = manifest.FileCount,
+                InstalledAt = env.Now, Format = InstalledTag.ImageFormat, ImageSha256 = image.Sha256,
+            };
+            await _states.SaveTagFilesAsync(manifest, [], ct);
+            var next = state with
+            {
+                Installed = [.. state.Installed.Where(t => t.Tag != tag), fresh],
+                History = [.. state.History, new StateEvent(env.Now, "install", tag, null)],
+            };
+            await _states.SaveAsync(next, ct);
+            return (fresh, next);
+        }
+        catch (Exception) when (placed)
+        {
+            await mount.RemoveAsync(service, tag, installPath, CancellationToken.None);
+            _states.DeleteTagFiles(service, tag);
+            throw;
+        }
+        finally
+        {
+            if (Directory.Exists(ownStaging)) Directory.Delete(ownStaging, recursive: true);
+        }
+    }
+
     /// <summary>
     /// repair: when the tag's tree no longer matches what was installed, fetches the same archive again (the one
     /// recorded, tags are immutable), unpacks and checks it as install does, and swaps it for the damaged tree in
@@ -95,6 +196,12 @@ internal sealed class InstallOperation(InstallerEnvironment env)
         var installed = state.Find(tag) ?? throw new InstallerException("OSVA-I070", $"{service} {tag} is not installed on this host",
             $"install it: osva-install install {service} {tag}; if it is on disk but the state forgot it, run osva-install repair {service} --state");
         var check = await VenvCheck.CompareAsync(env, _states, service, installed, ct);
+        if (installed.IsImage && !check.Clean)
+        {
+            throw new InstallerException("OSVA-I082", $"{service} {tag} is an image and {string.Join("; ", check.Drift)}",
+                $"if the image is whole and only unmounted, mount it ({(env.ManagesSystemd ? $"systemctl start {ImageMount.UnitName(installed.InstallPath)}" : "mount")}); "
+                + $"else switch away from {tag}, osva-install uninstall {service} {tag}, and install it again");
+        }
         var actions = new List<string>();
         var changed = false;
         IReadOnlyList<FileChange>? files = null;

@@ -3,6 +3,13 @@ using OsVenvArtifacts.Installer.Activation;
 
 namespace OsVenvArtifacts.Installer.Operations;
 
+internal static class InstallFormats
+{
+    public const string Tarball = "tarball";
+    public const string Image = "image";
+    public const string Auto = "auto";
+}
+
 internal sealed record InstallRequest
 {
     public required string Service { get; init; }
@@ -21,5 +28,7 @@ internal sealed record InstallRequest
     /// <summary>Overrides the host's stall-timeout.</summary>
     public TimeSpan? StallTimeout { get; init; }
     public bool DryRun { get; init; }
+    /// <summary>tarball (default), image (a mounted read-only image; refused where mounting is impossible) or auto (image where possible).</summary>
+    public string Format { get; init; } = InstallFormats.Tarball;
     public ActivationSettings Activation { get; init; } = new();
 }

@@ -1,6 +1,7 @@
 using OsVenvArtifacts.Artifact;
 using OsVenvArtifacts.Installer.Activation;
 using OsVenvArtifacts.Installer.Host;
+using OsVenvArtifacts.Installer.Image;
 using OsVenvArtifacts.Installer.State;
 
 namespace OsVenvArtifacts.Installer.Operations;
@@ -154,7 +155,12 @@ internal sealed class LifecycleOperations(InstallerEnvironment env)
     {
         var dir = env.HostPath(tag.InstallPath);
         string? doomed = null;
-        if (Directory.Exists(dir))
+        if (tag.IsImage)
+        {
+            // Unmounted and removed before the state forgets it, so a failure here leaves a tag that is still listed.
+            await new ImageMount(env).RemoveAsync(state.Service, tag.Tag, tag.InstallPath, ct);
+        }
+        else if (Directory.Exists(dir))
         {
             // Renamed first, so a kill never leaves a half venv at a recorded path; the next run finishes what it finds renamed (InterruptedWork).
             doomed = InterruptedWork.RemovingPath(env, state.Service, tag.Tag);
@@ -227,6 +233,13 @@ internal sealed class LifecycleOperations(InstallerEnvironment env)
     {
         var venv = env.HostPath(t.InstallPath);
         var repair = $"osva-install repair {service} {t.Tag}" + (env.Config.Store is null ? " --store LOCATION" : "");
+        if (t.IsImage && !ImageMount.IsMounted(venv))
+        {
+            // Nothing below would be true of an empty mount point: one finding, the command that mounts it.
+            findings.Add(new Finding(service, t.Tag, $"{t.InstallPath} is not mounted (image {ImageMount.ImagePath(service, t.Tag)})",
+                env.ManagesSystemd ? $"systemctl start {ImageMount.UnitName(t.InstallPath)}" : $"mount -o {ImageMount.Options} {ImageMount.ImagePath(service, t.Tag)} {t.InstallPath}"));
+            return;
+        }
         if (!Directory.Exists(venv))
         {
             findings.Add(new Finding(service, t.Tag, $"{t.InstallPath} is missing", repair));
@@ -235,7 +248,8 @@ internal sealed class LifecycleOperations(InstallerEnvironment env)
         RecordedTree? recorded = null;
         try
         {
-            recorded = await _states.LoadTreeAsync(service, t.Tag, _ => null, ct);
+            // An image tag records no entry list: its bytes are read-only, and verify checks the image's sha256.
+            if (!t.IsImage) recorded = await _states.LoadTreeAsync(service, t.Tag, _ => null, ct);
         }
         catch (InstallerException e) when (e.Code == "OSVA-I061")
         {

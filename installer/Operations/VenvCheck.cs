@@ -1,5 +1,6 @@
 using OsVenvArtifacts.Artifact;
 using OsVenvArtifacts.Installer.Host;
+using OsVenvArtifacts.Installer.Image;
 using OsVenvArtifacts.Installer.State;
 using OsVenvArtifacts.Installer.Unpack;
 
@@ -18,6 +19,7 @@ internal static class VenvCheck
     public static async Task<VenvDrift> CompareAsync(InstallerEnvironment env, StateStore states, string service, InstalledTag installed, CancellationToken ct)
     {
         var venv = env.HostPath(installed.InstallPath);
+        if (installed.IsImage) return await CompareImageAsync(env, service, installed, venv, ct);
         if (!Directory.Exists(venv)) return new VenvDrift([$"missing {installed.InstallPath} (the whole venv)"], null);
         var actual = await TreeScanner.ScanAsync(venv, ct);
         var links = actual.Where(e => e.Kind == TreeEntryKind.Symlink).ToDictionary(e => e.Path, e => e.LinkTarget, StringComparer.Ordinal);
@@ -50,6 +52,18 @@ internal static class VenvCheck
             drift.Add($"tree hash differs from {installed.TreeHash}");
         }
         return new VenvDrift(drift, recorded);
+    }
+
+    /// <summary>An image tag: mounted, and the image file still the bytes installed (read-only, so no entry can drift alone).</summary>
+    private static async Task<VenvDrift> CompareImageAsync(InstallerEnvironment env, string service, InstalledTag installed, string venv, CancellationToken ct)
+    {
+        var drift = new List<string>();
+        if (!ImageMount.IsMounted(venv)) drift.Add($"{installed.InstallPath} is not mounted");
+        var path = ImageMount.ImagePath(service, installed.Tag);
+        var file = env.HostPath(path);
+        if (!File.Exists(file)) drift.Add($"missing image {path}");
+        else if (await Sha256.OfFileAsync(file, ct) is var sha && sha != installed.ImageSha256) drift.Add($"image {path} has sha256 {sha}, {installed.ImageSha256} was installed");
+        return new VenvDrift(drift, null);
     }
 
     /// <summary>

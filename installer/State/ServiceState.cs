@@ -49,6 +49,15 @@ internal sealed record InstalledTag
     public long UnpackedSize { get; init; }
     public long FileCount { get; init; }
     public DateTimeOffset InstalledAt { get; init; }
+    /// <summary><see cref="ImageFormat"/> when the tag is a mounted image; null for an unpacked tarball (and in older states).</summary>
+    public string? Format { get; init; }
+    /// <summary>The image file's sha256, which verify checks (image tags only).</summary>
+    public string? ImageSha256 { get; init; }
+
+    public const string ImageFormat = "image";
+
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool IsImage => Format == ImageFormat;
 }
 
 /// <summary>What the active tag's activation wrote, so a switch knows what to replace and uninstall what to remove.</summary>

@@ -63,6 +63,8 @@ public sealed class InstallArtifactBuilder
     public TarEntryFormat Format { get; set; } = TarEntryFormat.Pax;
     /// <summary>Overrides the manifest's unpacked size (hostile archives that lie about it).</summary>
     public long? UnpackedSize { get; set; }
+    /// <summary>Also writes the image-mode file (squashfs) of the same tree and records it in the manifest.</summary>
+    public bool Image { get; set; }
     /// <summary>Changes the manifest after its hashes were computed (a compromised build stating what it likes).</summary>
     public Func<Manifest, Manifest>? EditManifest { get; set; }
 
@@ -228,6 +230,7 @@ public sealed class InstallArtifactBuilder
             Rootwrap = Rootwrap,
             Systemd = Systemd,
             Tool = new ToolInfo("osva-test", "0"),
+            Image = Image ? await TestImages.WriteAsync(archive, id, outDir) : null,
         };
         if (EditManifest is not null) manifest = EditManifest(manifest);
         var manifestFile = System.IO.Path.Combine(outDir, id.ManifestFileName);
@@ -245,7 +248,9 @@ public static class InstallStore
         var m = files.Manifest;
         var dir = System.IO.Path.Combine(storeDir, m.Service, m.Tag);
         Directory.CreateDirectory(dir);
-        foreach (var f in new[] { files.Archive, files.Checksum, files.ManifestFile })
+        string[] paths = [files.Archive, files.Checksum, files.ManifestFile];
+        if (m.Image is { } image) paths = [.. paths, System.IO.Path.Combine(System.IO.Path.GetDirectoryName(files.Archive)!, image.FileName)];
+        foreach (var f in paths)
         {
             File.Copy(f, System.IO.Path.Combine(dir, System.IO.Path.GetFileName(f)), overwrite: true);
         }
@@ -257,6 +262,7 @@ public static class InstallStore
         {
             Platform = m.Platform.Id, ArchiveFileName = m.Archive.FileName, ArchiveSha256 = m.Archive.Sha256,
             ArchiveSize = m.Archive.Size, ManifestSha256 = Sha256.Of(files.ManifestBytes), Published = DateTimeOffset.UnixEpoch,
+            ImageFileName = m.Image?.FileName, ImageSha256 = m.Image?.Sha256, ImageSize = m.Image?.Size,
         };
         var tags = index.Tags.Where(t => t.Tag != m.Tag).ToList();
         var existing = index.FindTag(m.Tag)?.Artifacts.Where(a => a.Platform != m.Platform.Id) ?? [];

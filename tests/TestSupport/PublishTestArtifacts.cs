@@ -9,7 +9,10 @@ namespace OsVenvArtifacts.TestSupport;
 public sealed record PublishTestArtifact(ArtifactId Id, string Directory, string ArchivePath, string ChecksumPath, string ManifestPath,
     string ArchiveSha256, long ArchiveSize)
 {
-    public IEnumerable<string> Files => [ArchivePath, ChecksumPath, ManifestPath];
+    public IEnumerable<string> Files => [ArchivePath, ChecksumPath, ManifestPath, .. ImagePath is null ? Array.Empty<string>() : [ImagePath]];
+
+    /// <summary>The image-mode file, when written with <c>image: true</c>.</summary>
+    public string? ImagePath { get; init; }
 }
 
 /// <summary>
@@ -24,14 +27,14 @@ public static class PublishTestArtifacts
 
     /// <summary>A few small files; <paramref name="flavour"/> changes their content, to make a different artifact under the same name.</summary>
     public static Task<PublishTestArtifact> WriteSmallAsync(string directory, string service, string tag, string platform = DefaultPlatform,
-        string flavour = "", CancellationToken ct = default) =>
+        string flavour = "", bool image = false, CancellationToken ct = default) =>
         WriteAsync(directory, new ArtifactId(service, tag, PlatformId.Parse(platform)), async (tar, c) =>
         {
             var root = $"openstack/venvs/{service}-{tag}/";
             await AddFileAsync(tar, root + "pyvenv.cfg", Encoding.UTF8.GetBytes($"home = /usr/bin\nversion = 3.11.2\n{flavour}"), c);
             await AddFileAsync(tar, root + $"bin/{service}-hello", Encoding.UTF8.GetBytes($"#!/openstack/venvs/{service}-{tag}/bin/python\nprint('hello {flavour}')\n"), c);
             await AddFileAsync(tar, root + $"lib/python3.11/site-packages/{service.Replace('-', '_')}/__init__.py", Encoding.UTF8.GetBytes($"__version__ = '{tag}'\n"), c);
-        }, ct);
+        }, ct, image);
 
     /// <summary>One archive member of <paramref name="size"/> random bytes, generated while it is written.</summary>
     public static Task<PublishTestArtifact> WriteLargeAsync(string directory, string service, string tag, long size,
@@ -64,7 +67,7 @@ public static class PublishTestArtifacts
     }
 
     private static async Task<PublishTestArtifact> WriteAsync(string directory, ArtifactId id, Func<TarOutputStream, CancellationToken, Task> fill,
-        CancellationToken ct)
+        CancellationToken ct, bool image = false)
     {
         Directory.CreateDirectory(directory);
         var archivePath = Path.Combine(directory, id.ArchiveFileName);
@@ -121,9 +124,13 @@ public static class PublishTestArtifacts
             },
             TreeHash = "sha256:" + tarSha,
             Tool = new ToolInfo("osva-publish-tests", "0"),
+            Image = image ? await TestImages.WriteAsync(archivePath, id, directory) : null,
         };
         var manifestPath = Path.Combine(directory, id.ManifestFileName);
         await File.WriteAllBytesAsync(manifestPath, ArtifactJson.Serialize(manifest), ct);
-        return new PublishTestArtifact(id, directory, archivePath, checksumPath, manifestPath, archiveSha, archiveSize);
+        return new PublishTestArtifact(id, directory, archivePath, checksumPath, manifestPath, archiveSha, archiveSize)
+        {
+            ImagePath = image ? Path.Combine(directory, id.ImageFileName) : null,
+        };
     }
 }
