@@ -87,9 +87,12 @@ internal static partial class WheelBuilder
                 }
                 await engine.PutArchiveAsync(id, "/", await input.CompleteAsync(), ct);
             }
-            log.Step("wheels", fromDebian
-                ? $"installing {string.Join(' ', options.DebianPackages)} and making wheels"
-                : $"building {options.Projects.Count} project(s)");
+            if (!options.Quiet)
+            {
+                log.Step("wheels", fromDebian
+                    ? $"installing {string.Join(' ', options.DebianPackages)} and making wheels"
+                    : $"building {options.Projects.Count} project(s)");
+            }
             var (exit, output) = await engine.RunToCompletionAsync(id, ct);
             log.Done("wheels");
             var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);

@@ -30,6 +30,10 @@ public sealed class DebianWheelsTests : IDisposable
         var name = Path.GetFileName(wheel.GetProperty("path").GetString()!);
         Assert.Equal(await File.ReadAllBytesAsync(Path.Combine(first, name)), await File.ReadAllBytesAsync(Path.Combine(second, name)));
 
+        var quiet = await BuildTool.RunAsync(["wheels", "--from-debian", "python3-six", "--out", second, "--quiet"]);
+        Assert.True(quiet.ExitCode == 0 && quiet.Stdout.Length == 0 && quiet.Stderr.Length == 0, quiet.ToString());
+        Assert.Equal(await File.ReadAllBytesAsync(Path.Combine(first, name)), await File.ReadAllBytesAsync(Path.Combine(second, name)));
+
         var image = PlatformImages.TagFor("debian-12", PlatformImages.FolderHash(Path.Combine(TestEnvironment.RepoRoot, "images", "debian-12")));
         var run = await ProcessRunner.RunAsync("docker", [
             "run", "--rm", "--network", "none", "--name", $"osva-bt-run-{Guid.NewGuid():N}", "-v", $"{first}:/wheels:ro", image, "sh", "-c",
