@@ -206,8 +206,11 @@ internal static partial class WheelBuilder
             throw new BuilderException("OSVA-B125", $"{string.Join(", ", missing)} installed no Python distribution, so no wheel came from it",
                 $"name the python3-* packages that hold the code (asked for: {string.Join(' ', asked)})", ExitCode.InvalidInput);
         }
-        var sources = root.GetProperty("wheels").EnumerateArray().ToDictionary(
-            e => e.GetProperty("file").GetString()!, e => (e.GetProperty("package").GetString()!, e.GetProperty("version").GetString()!), StringComparer.Ordinal);
+        var sources = new Dictionary<string, (string, string)>(StringComparer.Ordinal);
+        foreach (var e in root.GetProperty("wheels").EnumerateArray())
+        {
+            sources[e.GetProperty("file").GetString()!] = (e.GetProperty("package").GetString()!, e.GetProperty("version").GetString()!);
+        }
         var described = wheels.Select(w => sources.TryGetValue(Path.GetFileName(w.Path), out var s) ? w with { DebianPackage = s.Item1, DebianVersion = s.Item2 } : w).ToList();
         return new WheelsResult(described, root.GetProperty("runtimePackages").EnumerateArray().Select(e => e.GetString()!).ToList());
     }

@@ -117,13 +117,14 @@ def main(out, named):
     dists += [(Orphan(pkg), pkg) for pkg in sorted(wanted - owned) if pkg.startswith("python3-") and owner_files(pkg)]
     dist_of = {pkg: d.metadata["Name"] for d, pkg in dists}
     made, all_files = [], []
-    for dist, pkg in sorted(dists, key=lambda d: d[1]):
+    for dist, pkg in sorted(dists, key=lambda d: (d[1], str(getattr(d[0], "_path", "")))):
         name, version = dist.metadata["Name"], dist.version
+        norm = re.sub(r"[-_.]+", "_", name)
         files = owner_files(pkg)
-        if not files:
+        # A package may ship the same distribution's metadata twice (.egg-info and .dist-info): one wheel, the first.
+        if not files or any(m["file"].startswith(f"{norm}-{version}-") for m in made):
             continue
         all_files += files
-        norm = re.sub(r"[-_.]+", "_", name)
         info = f"{norm}-{version}.dist-info"
         tag = wheel_tag(files)
         entries = []
