@@ -3,20 +3,26 @@
 # Prints the time split (pip = container + venv + pip install + compileall; pack = engine tar out + sort + gzip),
 # the artifact's size (gzipped, tar, unpacked), its file count, and the cached re-run's wall time.
 # Usage: builder/bench/nova-build.sh [WHEELHOUSE] [WORKDIR]
-#   WHEELHOUSE default: the newest /var/cache/osva/wheelhouse/nova-* (the Builder.Tests nova test makes it:
-#   tests/TestSupport/BuildNovaWheelhouse.cs; ~3 min with network host to Debian's registry).
+#   WHEELHOUSE default: the newest /var/cache/osva/wheelhouse/nova-* (the Builder.Tests nova test caches it there),
+#   else one made now with `osva-build wheels --from-debian python3-nova` (~3 min, network host to Debian's registry).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 wheels=${1:-$(ls -dt /var/cache/osva/wheelhouse/nova-* 2>/dev/null | head -1)}
-[ -n "$wheels" ] && [ -f "$wheels/nova-version.txt" ] || { echo "no nova wheelhouse; run the NovaBuildTests once or pass one" >&2; exit 3; }
 work=${2:-$(mktemp -d /tmp/osva-bench-nova.XXXXXX)}
 artifacts=${OSVA_BENCH_ARTIFACTS:-/tmp/osva-bench-build-bin}
-version=$(cat "$wheels/nova-version.txt")
 mkdir -p "$work"
 
 dotnet build "$repo/builder" -c Release --nologo -v q --artifacts-path "$artifacts" >/dev/null
 tool=(dotnet "$artifacts/bin/OsVenvArtifacts.Builder/release/osva-build.dll")
 export OSVA_IMAGES="$repo/images" OSVA_BUILD_NAME_PREFIX=${OSVA_BUILD_NAME_PREFIX:-osva-bench-}
+
+if [ -z "$wheels" ]; then
+  wheels="$work/wheels"
+  "${tool[@]}" wheels --from-debian python3-nova --platform debian-12 --out "$wheels" --quiet
+fi
+nova_wheel=$(ls "$wheels"/nova-*.whl 2>/dev/null | head -1)
+[ -n "$nova_wheel" ] || { echo "no nova wheel in $wheels" >&2; exit 3; }
+version=$(basename "$nova_wheel" | cut -d- -f2)
 
 cat > "$work/release.yaml" <<YAML
 defaults:

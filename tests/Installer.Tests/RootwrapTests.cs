@@ -4,7 +4,7 @@ using OsVenvArtifacts.TestSupport;
 namespace OsVenvArtifacts.Installer.Tests;
 
 /// <summary>
-/// Real oslo.rootwrap: Debian's python3-oslo.rootwrap turned into wheels (debian-wheelhouse.py, in the host container),
+/// Real oslo.rootwrap: Debian's python3-oslo.rootwrap turned into wheels (osva-build wheels --from-debian, cached),
 /// pip-installed into a venv at its final path, packed as an artifact, installed by the NativeAOT binary, then run
 /// through sudo as the unprivileged service user with only the sudoers and rootwrap.conf the installer wrote.
 /// </summary>
@@ -15,10 +15,9 @@ public sealed class RootwrapTests(HostContainer host) : IClassFixture<HostContai
     [DockerFact]
     public async Task Service_user_runs_an_allowed_command_through_sudo_and_rootwrap_and_a_denied_one_fails()
     {
-        var wheelhouse = Path.Combine(TestEnvironment.RepoRoot, "..", "shared", "tools", "debian-wheelhouse.py");
-        var tool = File.Exists(wheelhouse) ? wheelhouse : "/work/shared/tools/debian-wheelhouse.py";
-        await host.CopyInAsync(tool, "/tmp/debian-wheelhouse.py");
-        await host.ShAsync($"python3 /tmp/debian-wheelhouse.py /tmp/wheels >/dev/null && /usr/bin/python3.11 -m venv {Venv}"
+        var (wheelhouse, _, _) = await BuildNovaWheelhouse.EnsureFromDebianAsync("rootwrap", ["python3-oslo.rootwrap"]);
+        await host.CopyInAsync(wheelhouse, "/tmp/wheels");
+        await host.ShAsync($"/usr/bin/python3.11 -m venv {Venv}"
             + $" && {Venv}/bin/pip install -q --no-index --find-links /tmp/wheels oslo.rootwrap"
             + $" && cp {Venv}/bin/oslo-rootwrap {Venv}/bin/rw-rootwrap && mkdir -p {Venv}/etc/rw/rootwrap.d"
             + $" && printf '[Filters]\\nid: CommandFilter, id, root\\n' > {Venv}/etc/rw/rootwrap.d/rw.filters");

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 
 namespace OsVenvArtifacts.TestSupport;
 
@@ -10,19 +11,18 @@ public sealed record NovaWheelhouse(string Directory, string NovaVersion, IReadO
     TimeSpan Elapsed);
 
 /// <summary>
-/// Real OpenStack code without PyPI: installs Debian's python3-nova in a <c>debian:12</c> container (network
-/// host, the only way to Debian's registry; never a bridge) and runs the debian-wheelhouse tool there with the
-/// container's own python3, which turns every installed distribution into a wheel.
-/// The result is cached in <c>/var/cache/osva/wheelhouse/nova-&lt;key&gt;</c> (root from OSVA_CACHE), key =
-/// sha256 of the tool script, the Debian packages asked for and the base image ID, so CI pays for apt and the
-/// tool once per change of those inputs. The directory appears by rename of a complete temp directory: an
-/// interrupted run leaves no half wheelhouse behind. Wheels carry Debian's code: never commit them.
+/// Real OpenStack code without PyPI: <c>osva-build wheels --from-debian python3-nova</c> installs Debian's
+/// python3-nova in the debian-12 platform image (network host, the only way to Debian's registry; never a bridge)
+/// and turns the Python distributions of its dependency closure into wheels.
+/// Wheelhouses are cached in <c>/var/cache/osva/wheelhouse/&lt;name&gt;-&lt;key&gt;</c> (root from OSVA_CACHE), key =
+/// sha256 of the wheel script, the platform's Dockerfile and the Debian packages asked for, so CI pays for apt once per
+/// change of those inputs. The directory appears by rename of a complete temp directory: an interrupted run leaves no
+/// half wheelhouse behind. Wheels carry Debian's code: never commit them.
 /// </summary>
 public static class BuildNovaWheelhouse
 {
-    public const string BaseImage = "debian:12";
+    public const string Platform = "debian-12";
     public const string ContainerPrefix = "osva-nova-";
-    public const string DefaultTool = "/work/shared/tools/debian-wheelhouse.py";
 
     /// <summary>What apt installs; part of the cache key.</summary>
     public static readonly IReadOnlyList<string> DebianPackages = ["python3-nova"];
@@ -33,59 +33,46 @@ public static class BuildNovaWheelhouse
     public const string RuntimePackagesFile = "runtime-packages.txt";
 
     /// <summary>Bumped when what the cache directory holds changes, so an older layout is never taken for a current one.</summary>
-    private const int Layout = 2;
-
-    /// <summary>
-    /// Run in the container: every shared library an extension module of Debian's Python packages loads, mapped to its
-    /// Debian package (usrmerge: dpkg may know the file under /lib rather than /usr/lib).
-    /// </summary>
-    private const string RuntimeLibrariesScript = """
-        import os, re, subprocess
-        libs = set()
-        for root, _, files in os.walk("/usr/lib/python3/dist-packages"):
-            for f in files:
-                if ".so" in f:
-                    out = subprocess.run(["ldd", os.path.join(root, f)], capture_output=True, text=True).stdout
-                    libs.update(re.findall(r"=> (/\S+)", out))
-        packages = set()
-        for lib in libs:
-            for candidate in (lib, lib.replace("/usr/lib/", "/lib/", 1), os.path.realpath(lib)):
-                r = subprocess.run(["dpkg", "-S", candidate], capture_output=True, text=True)
-                if r.returncode == 0:
-                    packages.add(r.stdout.split(":")[0])
-                    break
-        print("\n".join(sorted(packages)))
-        """;
+    private const int Layout = 3;
 
     public static string CacheRoot => Environment.GetEnvironmentVariable("OSVA_CACHE") is { Length: > 0 } c ? c : "/var/cache/osva";
 
-    public static string Tool => Environment.GetEnvironmentVariable("OSVA_DEBIAN_WHEELHOUSE_TOOL") is { Length: > 0 } t ? t : DefaultTool;
+    /// <summary>The script osva-build embeds and runs in the container; its content is part of the cache key.</summary>
+    private static string Script => Path.Combine(TestEnvironment.RepoRoot, "builder", "Build", "debian-wheels.py");
 
     private static readonly SemaphoreSlim Gate = new(1, 1);
 
-    /// <summary>Returns the cached wheelhouse for the current inputs, making it first when it is absent.</summary>
+    /// <summary>Returns the cached nova wheelhouse for the current inputs, making it first when it is absent.</summary>
     public static async Task<NovaWheelhouse> EnsureAsync(CancellationToken ct = default)
     {
-        var tool = Tool;
-        if (!File.Exists(tool))
-        {
-            throw new FileNotFoundException(
-                $"the debian-wheelhouse tool is missing at {tool}; set OSVA_DEBIAN_WHEELHOUSE_TOOL to debian-wheelhouse.py (from ../shared/tools)", tool);
-        }
+        var (directory, created, elapsed) = await EnsureFromDebianAsync("nova", DebianPackages, ct);
+        return new NovaWheelhouse(directory, File.ReadAllText(Path.Combine(directory, NovaVersionFile)).Trim(),
+            File.ReadAllLines(Path.Combine(directory, RuntimePackagesFile)).Where(l => l.Length > 0).ToList(),
+            Directory.GetFiles(directory, "*.whl").Length, created, elapsed);
+    }
+
+    /// <summary>
+    /// The cached wheelhouse <c>osva-build wheels --from-debian</c> makes of <paramref name="packages"/>, with
+    /// <see cref="DebianVersionsFile"/> and <see cref="RuntimePackagesFile"/> beside the wheels.
+    /// </summary>
+    public static async Task<(string Directory, bool Created, TimeSpan Elapsed)> EnsureFromDebianAsync(
+        string name, IReadOnlyList<string> packages, CancellationToken ct = default)
+    {
         await Gate.WaitAsync(ct);
         try
         {
             var root = Path.Combine(CacheRoot, "wheelhouse");
-            var target = Path.Combine(root, $"nova-{await KeyAsync(tool, ct)}");
-            if (Directory.Exists(target)) return Describe(target, created: false, TimeSpan.Zero);
+            var target = Path.Combine(root, $"{name}-{await KeyAsync(packages, ct)}");
+            if (Directory.Exists(target)) return (target, false, TimeSpan.Zero);
 
             Directory.CreateDirectory(root);
             RemoveAbandonedTempDirectories(root);
             var clock = Stopwatch.StartNew();
-            var temp = Path.Combine(root, $".nova-tmp-{Guid.NewGuid():N}");
+            var temp = Path.Combine(root, $".{name}-tmp-{Guid.NewGuid():N}");
             try
             {
-                await CreateAsync(tool, temp, ct);
+                await CreateAsync(packages, temp, ct);
+                if (name == "nova") await File.WriteAllTextAsync(Path.Combine(temp, NovaVersionFile), VersionOf(NovaWheel(temp)) + "\n", ct);
                 try
                 {
                     Directory.Move(temp, target);
@@ -99,7 +86,7 @@ public static class BuildNovaWheelhouse
             {
                 if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
             }
-            return Describe(target, created: true, clock.Elapsed);
+            return (target, true, clock.Elapsed);
         }
         finally
         {
@@ -136,54 +123,34 @@ public static class BuildNovaWheelhouse
         }
     }
 
-    private static async Task<string> KeyAsync(string tool, CancellationToken ct)
+    private static async Task<string> KeyAsync(IReadOnlyList<string> packages, CancellationToken ct)
     {
-        var image = await DockerAsync(["image", "inspect", "--format", "{{.Id}}", BaseImage], TimeSpan.FromMinutes(1));
+        var dockerfile = Path.Combine(TestEnvironment.RepoRoot, "images", Platform, "Dockerfile");
         var text = new StringBuilder()
-            .Append("tool ").Append(Convert.ToHexStringLower(SHA256.HashData(await File.ReadAllBytesAsync(tool, ct)))).Append('\n')
-            .Append("image ").Append(image.Trim()).Append('\n')
+            .Append("script ").Append(Convert.ToHexStringLower(SHA256.HashData(await File.ReadAllBytesAsync(Script, ct)))).Append('\n')
+            .Append("platform ").Append(Convert.ToHexStringLower(SHA256.HashData(await File.ReadAllBytesAsync(dockerfile, ct)))).Append('\n')
             .Append("layout ").Append(Layout).Append('\n');
-        foreach (var p in DebianPackages) text.Append("package ").Append(p).Append('\n');
+        foreach (var p in packages) text.Append("package ").Append(p).Append('\n');
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())))[..16];
     }
 
-    private static async Task CreateAsync(string tool, string destination, CancellationToken ct)
+    private static async Task CreateAsync(IReadOnlyList<string> packages, string destination, CancellationToken ct)
     {
-        var name = $"{ContainerPrefix}wheelhouse-{Guid.NewGuid():N}";
-        await DockerAsync(["create", "--name", name, "--network", "host", BaseImage, "sleep", "infinity"], TimeSpan.FromMinutes(1));
-        try
-        {
-            await DockerAsync(["start", name], TimeSpan.FromMinutes(1));
-            ct.ThrowIfCancellationRequested();
-            await DockerAsync(["exec", "-e", "DEBIAN_FRONTEND=noninteractive", name, "sh", "-c",
-                "apt-get -o Acquire::Check-Valid-Until=false update && apt-get install -y --no-install-recommends " + string.Join(' ', DebianPackages)],
-                TimeSpan.FromMinutes(30));
-            ct.ThrowIfCancellationRequested();
-            await DockerAsync(["cp", tool, $"{name}:/osva-debian-wheelhouse.py"], TimeSpan.FromMinutes(1));
-            await DockerAsync(["exec", name, "/usr/bin/python3", "/osva-debian-wheelhouse.py", "/wheels"], TimeSpan.FromMinutes(20));
-            var versions = await DockerAsync(["exec", name, "dpkg-query", "-W", "-f=${Package} ${Version}\n"], TimeSpan.FromMinutes(1));
-            var runtime = await DockerAsync(["exec", name, "/usr/bin/python3", "-c", RuntimeLibrariesScript], TimeSpan.FromMinutes(5));
-            ct.ThrowIfCancellationRequested();
-            // docker cp makes destination (absent until now) a copy of /wheels, on the cache's own file system so the rename is atomic.
-            await DockerAsync(["cp", $"{name}:/wheels", destination], TimeSpan.FromMinutes(10));
-            await File.WriteAllTextAsync(Path.Combine(destination, DebianVersionsFile), versions, ct);
-            await File.WriteAllTextAsync(Path.Combine(destination, RuntimePackagesFile), runtime, ct);
-            await File.WriteAllTextAsync(Path.Combine(destination, NovaVersionFile), VersionOf(NovaWheel(destination)) + "\n", ct);
-        }
-        finally
-        {
-            await ProcessRunner.RunAsync("docker", ["rm", "-f", name], timeout: TimeSpan.FromMinutes(1));
-        }
+        var r = await BuildTool.RunAsync(["wheels", "--from-debian", .. packages, "--platform", Platform, "--out", destination, "--json"],
+            timeout: TimeSpan.FromMinutes(40));
+        ct.ThrowIfCancellationRequested();
+        if (r.ExitCode != 0) throw new InvalidOperationException($"osva-build wheels --from-debian {string.Join(' ', packages)} failed:\n{r}");
+        using var json = JsonDocument.Parse(r.Stdout);
+        var versions = json.RootElement.GetProperty("wheels").EnumerateArray()
+            .Select(w => $"{w.GetProperty("debianPackage").GetString()} {w.GetProperty("debianVersion").GetString()}\n");
+        await File.WriteAllTextAsync(Path.Combine(destination, DebianVersionsFile), string.Concat(versions.Distinct().Order(StringComparer.Ordinal)), ct);
+        var runtime = json.RootElement.GetProperty("runtimePackages").EnumerateArray().Select(p => p.GetString() + "\n");
+        await File.WriteAllTextAsync(Path.Combine(destination, RuntimePackagesFile), string.Concat(runtime), ct);
     }
-
-    private static NovaWheelhouse Describe(string directory, bool created, TimeSpan elapsed) =>
-        new(directory, File.ReadAllText(Path.Combine(directory, NovaVersionFile)).Trim(),
-            File.ReadAllLines(Path.Combine(directory, RuntimePackagesFile)).Where(l => l.Length > 0).ToList(),
-            Directory.GetFiles(directory, "*.whl").Length, created, elapsed);
 
     private static string NovaWheel(string directory) =>
         Directory.GetFiles(directory, "nova-*.whl").SingleOrDefault()
-        ?? throw new InvalidOperationException($"the debian-wheelhouse tool made no nova wheel in {directory}");
+        ?? throw new InvalidOperationException($"osva-build wheels --from-debian made no nova wheel in {directory}");
 
     /// <summary>nova-26.2.2-py3-none-any.whl → 26.2.2 (wheel names are name-version-tags, with '-' escaped in each part).</summary>
     private static string VersionOf(string wheel) => Path.GetFileName(wheel).Split('-')[1];
@@ -191,7 +158,7 @@ public static class BuildNovaWheelhouse
     /// <summary>Temp directories of runs killed before their rename; an hour is far beyond any live run's age.</summary>
     private static void RemoveAbandonedTempDirectories(string root)
     {
-        foreach (var dir in Directory.GetDirectories(root, ".nova-tmp-*"))
+        foreach (var dir in Directory.GetDirectories(root, ".*-tmp-*"))
         {
             if (DateTime.UtcNow - Directory.GetLastWriteTimeUtc(dir) > TimeSpan.FromHours(1)) Directory.Delete(dir, recursive: true);
         }
@@ -204,7 +171,7 @@ public static class BuildNovaWheelhouse
         if (r.ExitCode != 0)
         {
             var tail = string.Join('\n', (r.Stderr + r.Stdout).Split('\n', StringSplitOptions.RemoveEmptyEntries).TakeLast(15));
-            throw new InvalidOperationException($"docker {string.Join(' ', list.Take(3))} failed while making the nova wheelhouse (exit {r.ExitCode}):\n{tail}");
+            throw new InvalidOperationException($"docker {string.Join(' ', list.Take(3))} failed while making the runtime image (exit {r.ExitCode}):\n{tail}");
         }
         return r.Stdout;
     }
