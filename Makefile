@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 CONFIGURATION ?= Release
 
-.PHONY: env build test ansible demo bench faults fuzz trust-report images publish-installer clean
+.PHONY: env build test ansible engines demo bench faults fuzz trust-report images publish-installer clean
 
 env:
 	./setup/ensure-env.sh
@@ -48,6 +48,11 @@ fuzz:
 ansible: env publish-installer
 	OSVA_INSTALLER_BINARY=$$PWD/out/installer/osva-install dotnet test tests/Installer.Tests -c $(CONFIGURATION) --nologo \
 		--filter "Category=AnsibleFleet" --logger "console;verbosity=detailed"
+
+# Builds spread over two Docker engines (a second dockerd started by setup/second-engine.sh; minutes, so make test
+# leaves it out and .ci/run runs it after).
+engines: env
+	dotnet test tests/Builder.Tests -c $(CONFIGURATION) --nologo --filter "Category=MultiEngine" --logger "console;verbosity=normal"
 
 images: env
 	dotnet run --project builder -c $(CONFIGURATION) -- image debian-12

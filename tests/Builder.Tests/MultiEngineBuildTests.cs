@@ -29,6 +29,7 @@ public sealed class SecondEngineFixture : IAsyncLifetime
 }
 
 [Collection(RealEngineGroup.Name)]
+[Trait("Category", "MultiEngine")]
 public sealed class MultiEngineBuildTests(BuildFixture fixture, SecondEngineFixture second) : IClassFixture<SecondEngineFixture>
 {
     private const string EngineA = $"unix://{TestEnvironment.DockerSocket}";
