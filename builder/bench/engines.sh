@@ -23,25 +23,8 @@ engine_b=$("$repo/setup/second-engine.sh" start)
 # Only an engine this script started is stopped at the end.
 [ "$started_b" = yes ] && trap '"$repo/setup/second-engine.sh" stop' EXIT
 
-for name in alpha beta gamma; do
-  dir="$work/src/osva-bench-$name"; mkdir -p "$dir/osva_bench_$name"
-  printf 'def main():\n    print("%s")\n' "$name" > "$dir/osva_bench_$name/__init__.py"
-  cat > "$dir/setup.py" <<PY
-from setuptools import setup
-setup(name='osva-bench-$name', version='1.0.0', packages=['osva_bench_$name'],
-      entry_points={'console_scripts': ['osva-bench-$name = osva_bench_$name:main']})
-PY
-done
-"${tool[@]}" wheels "$work"/src/* --out "$work/wheels" >/dev/null
-cat > "$work/release.yaml" <<YAML
-defaults:
-  wheelhouse: ./wheels
-  sourceDateEpoch: 1700000000
-services:
-  - { name: alpha, tag: 1.0.0, requirements: [osva-bench-alpha], consoleScripts: [osva-bench-alpha] }
-  - { name: beta, tag: 1.0.0, requirements: [osva-bench-beta], consoleScripts: [osva-bench-beta] }
-  - { name: gamma, tag: 1.0.0, requirements: [osva-bench-gamma], consoleScripts: [osva-bench-gamma] }
-YAML
+. "$repo/builder/bench/three-service-release.sh"
+write_three_service_release
 
 # Seconds of one cold build into $1 with the remaining arguments; its stdout is kept in $1.lines.
 timed_build() {
