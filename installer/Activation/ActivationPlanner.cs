@@ -261,8 +261,9 @@ internal static partial class ActivationPlanner
             }
             pending = "";
             var trimmed = joined.Trim();
-            // "#include" and "#includedir" are directives, not comments.
-            if (trimmed.Length == 0 || (trimmed.StartsWith('#') && !trimmed.StartsWith("#include", StringComparison.Ordinal))) continue;
+            // "#include" and "#includedir" are directives and "#1000 ALL = ..." a rule for uid 1000, not comments.
+            if (trimmed.Length == 0 || (trimmed.StartsWith('#') && !trimmed.StartsWith("#include", StringComparison.Ordinal)
+                && !(trimmed.Length > 1 && char.IsAsciiDigit(trimmed[1])))) continue;
             entries.Add(trimmed);
         }
         if (pending.Trim().Length > 0) entries.Add(pending.Trim());

@@ -12,6 +12,7 @@ internal static partial class Native
     private const int OpenReadWrite = 2;
     private const int OpenCreate = 0x40;
     private const int OpenDirectory = 0x10000;
+    private const int OpenNoFollow = 0x20000;
     private const int OpenCloseOnExec = 0x80000;
     private const int CurrentDirectory = -100; // AT_FDCWD
     private const uint RenameExchange = 2;
@@ -69,7 +70,8 @@ internal static partial class Native
     /// <summary>Opens (creating) a lock file without .NET's own flock emulation, which would share-lock it first.</summary>
     public static int OpenLockFile(string path)
     {
-        var fd = Open(path, OpenReadWrite | OpenCreate | OpenCloseOnExec, Convert.ToInt32("600", 8));
+        // Never through a symlink: the holder's text is written into the file.
+        var fd = Open(path, OpenReadWrite | OpenCreate | OpenCloseOnExec | OpenNoFollow, Convert.ToInt32("600", 8));
         return fd >= 0 ? fd : throw new IOException($"cannot open lock file {path}: {Marshal.GetLastPInvokeErrorMessage()}");
     }
 

@@ -17,8 +17,11 @@ internal sealed class ImageMount(InstallerEnvironment env)
     /// <summary>Set to anything non-empty, the probe says mounting is impossible, as in an unprivileged container (for tests).</summary>
     public const string ForceCannotMountVariable = "OSVA_FORCE_CANNOT_MOUNT";
 
-    /// <summary>The image's path on the host (without the root).</summary>
-    public static string ImagePath(string service, string tag) => $"{ImagesDirectory}/{service}-{tag}.{ImageInfo.Squashfs}";
+    /// <summary>
+    /// The image's path on the host (without the root): a folder per service, as service names and tags both take
+    /// '-' (nova's db-1 and nova-db's 1 would share "nova-db-1").
+    /// </summary>
+    public static string ImagePath(string service, string tag) => $"{ImagesDirectory}/{service}/{tag}.{ImageInfo.Squashfs}";
 
     /// <summary>The unit name <c>systemd-escape --path --suffix=mount</c> gives for the venv path.</summary>
     public static string UnitName(string path)

@@ -56,6 +56,7 @@ internal sealed class InstallOperation(InstallerEnvironment env)
             var image = UseImage(request.Format, manifest, installPath, builtFor, actions);
             if (image is not null)
             {
+                ExtractLimits.CheckImage(manifest, image, artifact.Entry, env.Config);
                 actions.Add($"download {image.FileName} ({image.Size} bytes) from {source.Store.Location}");
                 actions.Add($"mount it read-only at {installPath} ({ImageMount.UnitName(installPath)})");
                 if (!request.DryRun)

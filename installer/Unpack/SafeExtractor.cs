@@ -45,6 +45,30 @@ internal sealed record ExtractLimits(long MaxEntrySize, long UnpackedSize, long 
         }
     }
 
+    /// <summary>
+    /// The image a manifest records, held to the host's rules before a byte of it is downloaded: its file is the
+    /// artifact's own name (a name from the manifest never becomes a path), a squashfs, and its size positive, within
+    /// max-archive-size and the one the index states.
+    /// </summary>
+    public static void CheckImage(Manifest manifest, ImageInfo image, IndexArtifact indexed, HostConfig config)
+    {
+        var id = manifest.Id;
+        if (image.FileName != id.ImageFileName || image.Format != ImageInfo.Squashfs)
+        {
+            throw Refused($"{id} records an image '{image.FileName}' of type '{image.Format}'; only {id.ImageFileName}, a {ImageInfo.Squashfs}, is read");
+        }
+        if (image.Size <= 0) throw Refused($"{id} states image size {image.Size}; it must be positive");
+        if (image.Size > config.MaxArchiveSize)
+        {
+            throw new InstallerException("OSVA-I044", $"{id} states image size {image.Size}, over this host's limit of {config.MaxArchiveSize} bytes",
+                $"nothing was downloaded; if the artifact is right, raise max-archive-size in {HostConfig.HostPath}", ExitCode.VerificationFailed);
+        }
+        if (indexed.ImageSize is { } listed && listed != image.Size)
+        {
+            throw Refused($"{id}: the index says the image has {listed} bytes, its manifest says {image.Size}");
+        }
+    }
+
     private static InstallerException Refused(string problem) =>
         new("OSVA-I044", problem, "nothing was downloaded; the manifest is damaged or hostile: rebuild and republish the artifact",
             ExitCode.VerificationFailed);

@@ -45,7 +45,7 @@ public sealed class ImageModeTests : IDisposable
         Assert.StartsWith("#!/openstack/venvs/demo-1.0.0/bin/python", await File.ReadAllTextAsync(Path.Combine(venv, "bin", "osva-hello")), StringComparison.Ordinal);
         var write = Record.Exception(() => File.WriteAllText(Path.Combine(venv, "pyvenv.cfg"), "changed"));
         Assert.True(write is IOException or UnauthorizedAccessException, $"writing into the image: {write}");
-        var image = _host.OnDisk("/var/lib/osva/images/demo-1.0.0.squashfs");
+        var image = _host.OnDisk("/var/lib/osva/images/demo/1.0.0.squashfs");
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead, File.GetUnixFileMode(image));
         var state = await _host.StateAsync("demo");
         Assert.Equal("image", state.Find("1.0.0")!.Format);
@@ -62,7 +62,7 @@ public sealed class ImageModeTests : IDisposable
             Description=osva venv demo 1.0.0 (read-only image)
 
             [Mount]
-            What=/var/lib/osva/images/demo-1.0.0.squashfs
+            What=/var/lib/osva/images/demo/1.0.0.squashfs
             Where=/openstack/venvs/demo-1.0.0
             Type=squashfs
             Options=ro,loop,nodev,nosuid
@@ -127,7 +127,7 @@ public sealed class ImageModeTests : IDisposable
         Assert.False(Directory.Exists(_host.OnDisk(Venv1)));
         Assert.False(File.Exists(unit));
         Assert.False(File.Exists(_host.OnDisk($"/etc/systemd/system/local-fs.target.wants/{ImageMount.UnitName(Venv1)}")));
-        Assert.False(File.Exists(_host.OnDisk("/var/lib/osva/images/demo-1.0.0.squashfs")));
+        Assert.False(File.Exists(_host.OnDisk("/var/lib/osva/images/demo/1.0.0.squashfs")));
         Assert.Null((await _host.StateAsync("demo")).Find("1.0.0"));
     }
 
@@ -180,8 +180,40 @@ public sealed class ImageModeTests : IDisposable
 
         Assert.Equal("OSVA-I010", e.Code);
         Assert.False(Directory.Exists(_host.OnDisk(Venv1)));
-        Assert.False(File.Exists(_host.OnDisk("/var/lib/osva/images/demo-1.0.0.squashfs")));
+        Assert.False(File.Exists(_host.OnDisk("/var/lib/osva/images/demo/1.0.0.squashfs")));
         Assert.False(File.Exists(_host.OnDisk($"/etc/systemd/system/{ImageMount.UnitName(Venv1)}")));
+    }
+
+    /// <summary>Found by review: the image's name became a path and its size a bound, so a manifest could name any host file.</summary>
+    [Theory]
+    [InlineData("absolute-name")]
+    [InlineData("zero-size")]
+    [InlineData("size-past-the-host-limit")]
+    public async Task An_image_name_or_size_breaking_the_host_rules_is_refused_before_anything_is_downloaded(string attack)
+    {
+        var victim = _host.OnDisk("/etc/osva-victim");
+        Directory.CreateDirectory(Path.GetDirectoryName(victim)!);
+        await File.WriteAllTextAsync(victim, "keep me\n");
+        var b = ScratchHost.Demo("1.0.0");
+        b.Image = true;
+        b.EditManifest = m =>
+        {
+            m.Image = attack switch
+            {
+                "absolute-name" => m.Image! with { FileName = victim },
+                "zero-size" => m.Image! with { Size = 0, Sha256 = Sha256.Of([]) },
+                _ => m.Image! with { Size = long.MaxValue },
+            };
+            return m;
+        };
+        await _host.PublishAsync(b);
+
+        var e = await Assert.ThrowsAsync<InstallerException>(() => InstallAsync("1.0.0", InstallFormats.Image));
+
+        Assert.Equal("OSVA-I044", e.Code);
+        Assert.Equal("keep me\n", await File.ReadAllTextAsync(victim));
+        Assert.False(ImageMount.IsMounted(_host.OnDisk(Venv1)));
+        Assert.Null((await _host.StateAsync("demo")).Find("1.0.0"));
     }
 
     public void Dispose()

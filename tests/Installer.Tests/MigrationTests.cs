@@ -360,12 +360,14 @@ public sealed class MigrationTests
         Assert.Equal(PackagedSudoers, host.Read("/etc/sudoers.d/nova-common"));
     }
 
-    [Fact]
-    public async Task A_packaged_sudoers_file_with_other_users_rules_is_left_in_place_and_reported()
+    [Theory]
+    [InlineData("ops ALL = (ALL) \\\n    ALL\n")]
+    [InlineData("#1000 ALL = (ALL) ALL\n")]
+    public async Task A_packaged_sudoers_file_with_other_users_rules_is_left_in_place_and_reported(string otherRule)
     {
         using var host = new ScratchHost();
         PackagedNova(host);
-        var shared = "# local rules\nDefaults:nova !requiretty\n" + PackagedSudoers + "ops ALL = (ALL) \\\n    ALL\n";
+        var shared = "# local rules\nDefaults:nova !requiretty\n" + PackagedSudoers + otherRule;
         Write(host, "/etc/sudoers.d/nova-common", shared, (UnixFileMode)0x120);
         await InstallStore.AddAsync(host.Store, Nova("1.0.0"), host.Work);
 
