@@ -61,7 +61,12 @@ internal static class MirrorCommand
                 var large = tag.Artifacts.ToDictionary(a => StoreKeys.File(service, tag.Tag, a.ArchiveFileName), a => a.ArchiveSha256);
                 foreach (var a in tag.Artifacts)
                 {
-                    if (a is { ImageFileName: { } image, ImageSha256: { } sha }) large[StoreKeys.File(service, tag.Tag, image)] = sha;
+                    // Only the image named as the archive is (the index is read from the store, so not trusted to name other keys).
+                    if (a is { ImageFileName: { } image, ImageSha256: { } sha } && a.ArchiveFileName.EndsWith(".tar.gz", StringComparison.Ordinal)
+                        && image == a.ArchiveFileName[..^".tar.gz".Length] + "." + ImageInfo.Squashfs)
+                    {
+                        large[StoreKeys.File(service, tag.Tag, image)] = sha;
+                    }
                 }
                 await foreach (var o in store.ListAsync(StoreKeys.TagPrefix(service, tag.Tag), ct))
                 {
