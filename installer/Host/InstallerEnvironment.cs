@@ -9,11 +9,12 @@ internal sealed record InstallerEnvironment
 {
     public InstallerEnvironment(string root)
     {
-        // A root that is not a directory would make every host path a file that cannot exist: say so before anything.
-        if (root.Length == 0 || !Directory.Exists(root))
+        // A root that is a file would make every host path one that cannot exist: say so before anything. A root not
+        // there yet is made by the first write (a new image's tree).
+        if (root.Length == 0 || File.Exists(root))
         {
             throw new InstallerException("OSVA-I090", root.Length == 0 ? "--root is empty" : $"--root {root} is not a directory",
-                "give the directory every host path is under (/ for this host, the default), or create it first", ExitCode.Usage);
+                "give the directory every host path is under (/ for this host, the default)", ExitCode.Usage);
         }
         Root = Path.GetFullPath(root);
         Config = HostConfig.Load(HostPath(HostConfig.HostPath));

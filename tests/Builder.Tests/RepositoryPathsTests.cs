@@ -23,7 +23,7 @@ public sealed partial class RepositoryPathsTests
     private static readonly string[] AllowedVar =
     [
         "/var/cache/osva", "/var/lib/osva", "/var/lib/docker", "/var/run/docker.sock", "/var/lib/dpkg", "/var/lib/apt", "/var/cache/apt",
-        "/var/lib/nova", "/var/log", "/var/tmp",
+        "/var/lib/nova", "/var/log", "/var/tmp", "/var/run",
     ];
 
     /// <summary>Paths read only when present, never required.</summary>
@@ -31,6 +31,8 @@ public sealed partial class RepositoryPathsTests
     [
         // ArchiveListings adds pyenv's Python 3.12 as one more tar reader on machines that have it.
         "/root/.pyenv/versions/3.12.1/bin/python3",
+        // setup/second-engine.sh: the test engine's data root, /var/lib/$name.
+        "/var/lib",
     ];
 
     /// <summary>An absolute path of at least two segments, not the tail of $(VAR)/x, ${x}/y, a URL or base64.</summary>

@@ -87,6 +87,7 @@ public sealed class HostFileFuzzTests(ITestOutputHelper output) : IDisposable
             fuzzCase.Input = bytes;
             // The root sits one level down, so anything recovery wrote outside it would show beside it.
             var box = Path.Combine(_scratch.Path, "journal-" + fuzzCase.Iteration);
+            Directory.CreateDirectory(Path.Combine(box, "root"));
             var env = new InstallerEnvironment(Path.Combine(box, "root"));
             Directory.CreateDirectory(env.StateDirectory);
             var path = ActivationJournal.PathFor(env, "nova");

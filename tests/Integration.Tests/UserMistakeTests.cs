@@ -21,7 +21,7 @@ public sealed class UserMistakeTests : IDisposable
         { "osva-install", "OSVA-A020", ["install", "demo", "1.0.0", "--store", "{dir}", "--root", "{dir}", "--trusted-key", "{file}"] },
         { "osva-publish", "OSVA-S022", ["list", "--store", "{missing}"] },
         { "osva-publish", "OSVA-S002", ["list", "--store", "s3:/bucket"] },
-        { "osva-publish", "OSVA-S002", ["list", "--store", "https:/mirror.example/osva"] },
+        { "osva-publish", "OSVA-S002", ["list", "--store", "https:/mirror.example"] },
         { "osva-publish", "OSVA-P002", ["publish", "{file}", "--store", "{dir}"] },
         { "osva-publish", "OSVA-P001", ["publish", "{dir}", "--store", "{dir}/store"] },
         { "osva-build", "OSVA-B010", ["build", "{missing}", "--out", "{dir}/out"] },
