@@ -26,7 +26,7 @@ internal sealed record BuildJob(ServiceSpec Spec, PlatformImage Image, IReadOnly
 /// </summary>
 internal sealed class ServiceBuilder(DockerEngine engine, BuildLog log, ManifestSigner? signer)
 {
-    private static readonly string Script = ReadScript();
+    private static readonly string Script = EmbeddedScript.Read("build-venv.py");
 
     public async Task<BuildOutcome> BuildAsync(BuildJob job, string outDirectory, CancellationToken ct)
     {
@@ -222,13 +222,5 @@ internal sealed class ServiceBuilder(DockerEngine engine, BuildLog log, Manifest
     {
         var version = info.Distro is "rocky" or "almalinux" or "rhel" or "centos" ? info.DistroVersion.Split('.')[0] : info.DistroVersion;
         return PlatformId.Parse($"{info.Distro}-{version}-{info.Arch}-py{info.PythonVersion}");
-    }
-
-    private static string ReadScript()
-    {
-        using var stream = typeof(ServiceBuilder).Assembly.GetManifestResourceStream("build-venv.py")
-            ?? throw new InvalidOperationException("build-venv.py is not embedded");
-        using var reader = new StreamReader(stream);
-        return reader.ReadToEnd();
     }
 }

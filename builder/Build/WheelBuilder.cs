@@ -262,13 +262,5 @@ internal static partial class WheelBuilder
         Console.Out.WriteLine($"runtime packages their extension modules load: {(result.RuntimePackages.Count == 0 ? "none" : string.Join(' ', result.RuntimePackages))}");
     }
 
-    private static readonly string Script = ReadScript();
-
-    private static string ReadScript()
-    {
-        using var stream = typeof(WheelBuilder).Assembly.GetManifestResourceStream("debian-wheels.py")
-            ?? throw new InvalidOperationException("debian-wheels.py is not embedded");
-        using var reader = new StreamReader(stream);
-        return reader.ReadToEnd();
-    }
+    private static readonly string Script = EmbeddedScript.Read("debian-wheels.py");
 }

@@ -24,9 +24,9 @@ internal sealed class ServiceLock : IDisposable
         while (Native.Flock(fd, Native.LockExclusive | Native.LockNonBlocking) != 0)
         {
             var errno = Marshal.GetLastPInvokeError();
-            var holder = Holder(fd);
             if (errno != 11 || env.Now > deadline)
             {
+                var holder = Holder(fd);
                 Native.Close(fd);
                 throw new InstallerException("OSVA-I060", $"another osva-install holds {path}{holder}",
                     $"wait for it to finish (or pass --lock-timeout SECONDS to wait longer than {env.LockTimeout.TotalSeconds:0} s); if none runs, the lock is stale only while its process lives (check with fuser)",
@@ -34,7 +34,7 @@ internal sealed class ServiceLock : IDisposable
             }
             if (!said)
             {
-                await Console.Error.WriteLineAsync($"osva-install: waiting for the lock on {service}{holder}, up to {env.LockTimeout.TotalSeconds:0} s (--lock-timeout)");
+                await Console.Error.WriteLineAsync($"osva-install: waiting for the lock on {service}{Holder(fd)}, up to {env.LockTimeout.TotalSeconds:0} s (--lock-timeout)");
                 said = true;
             }
             await Task.Delay(200, ct);

@@ -139,12 +139,8 @@ internal sealed class InstallOperation(InstallerEnvironment env)
         {
             if (Directory.Exists(ownStaging)) Directory.Delete(ownStaging, recursive: true);
             Directory.CreateDirectory(ownStaging);
-            var free = new DriveInfo(staging).AvailableFreeSpace;
-            if (free < 2 * image.Size)
-            {
-                throw new InstallerException("OSVA-I040", $"{staging} has {free} bytes free, the image of {artifact.Id} needs {2 * image.Size} (download and keep)",
-                    $"nothing was installed; free space there or remove old tags (osva-install gc {service} --keep 2)", ExitCode.HostMismatch);
-            }
+            // Downloaded, then kept: twice the image.
+            EnsureSpace(staging, 2 * image.Size, artifact.Id, "nothing was installed");
             var downloaded = await fetcher.DownloadImageAsync(artifact, image, ownStaging, ct);
             var final = env.HostPath(ImageMount.ImagePath(service, tag));
             Directory.CreateDirectory(Path.GetDirectoryName(final)!);
@@ -393,7 +389,8 @@ internal sealed class InstallOperation(InstallerEnvironment env)
         {
             if (Directory.Exists(ownStaging)) Directory.Delete(ownStaging, recursive: true);
             Directory.CreateDirectory(ownStaging);
-            EnsureSpace(staging, manifest, artifact.Id, outcomeOnFailure);
+            // Every file takes at least part of a block more than its bytes; sizes were bounded by ExtractLimits.For.
+            EnsureSpace(staging, manifest.Archive.Size + manifest.UnpackedSize + manifest.FileCount * 4096, artifact.Id, outcomeOnFailure);
             archive = await fetcher.DownloadAsync(artifact, manifest, staging, ct);
             var result = await SafeExtractor.ExtractAsync(archive, unpackDir, manifest, limits, ct);
             if (result.TarSha256 != manifest.Archive.TarSha256)
@@ -436,15 +433,13 @@ internal sealed class InstallOperation(InstallerEnvironment env)
         }
     }
 
-    private static void EnsureSpace(string staging, Manifest manifest, ArtifactId id, string outcome)
+    private static void EnsureSpace(string staging, long need, ArtifactId id, string outcome)
     {
-        // Every file takes at least part of a block more than its bytes; sizes were bounded by ExtractLimits.For.
-        var need = manifest.Archive.Size + manifest.UnpackedSize + manifest.FileCount * 4096;
         var free = new DriveInfo(staging).AvailableFreeSpace;
         if (free < need)
         {
             throw new InstallerException("OSVA-I040", $"{staging} has {free} bytes free, {id} needs {need}",
-                $"{outcome}; free space there or remove old tags (osva-install gc {manifest.Service} --keep 2)", ExitCode.HostMismatch);
+                $"{outcome}; free space there or remove old tags (osva-install gc {id.Service} --keep 2)", ExitCode.HostMismatch);
         }
     }
 
